@@ -1,0 +1,74 @@
+"""What ``get_provider_info()`` returns: the provider, its modules and the ``ozonetel`` connection type.
+
+``conn-fields`` and ``ui-field-behaviour`` are declarative (Airflow 3.2+): the
+UI renders the form from them without importing the hook.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_ozonetel import __version__
+
+CONN_FIELDS = {
+    "auth_mode": {
+        "label": "Auth mode",
+        "description": (
+            "token: mint a token (shared by all tasks) and send it as a Bearer header (accounts set to "
+            "TOKEN_AUTH). api_key: send only the apiKey header (accounts set to BASIC_AUTH)."
+        ),
+        "schema": {"type": ["string", "null"], "enum": ["token", "api_key"], "default": "token"},
+    },
+    "timeout": {
+        "label": "Request timeout (seconds)",
+        "description": "Read timeout of one request. A busy day's answer can take minutes.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 600},
+    },
+    "callbacks_path": {
+        "label": "CallBacks path",
+        "description": "Path of the CDR in CallBacks API on the host.",
+        "schema": {"type": ["string", "null"], "default": "/CAServices/CDR/callBacks.php"},
+    },
+    "verify_ssl": {
+        "label": "Verify TLS certificate",
+        "description": "Turn off only for a partner host with a private certificate.",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+}
+
+UI_FIELD_BEHAVIOUR = {
+    "hidden-fields": ["schema", "port", "extra"],
+    "relabeling": {"host": "Base URL", "login": "CloudAgent user name", "password": "API key"},
+    "placeholders": {
+        "host": "in1-ccaas-api.ozonetel.com (empty: domestic default)",
+        "login": "CloudAgent account name",
+        "password": "API key from CloudAgent admin",
+    },
+}
+
+PROVIDER_INFO = {
+    "package-name": "airflow-provider-ozonetel",
+    "name": "Ozonetel CloudAgent",
+    "description": "Pull Ozonetel CloudAgent call detail records (CDR) into storage.",
+    "versions": [__version__],
+    "integrations": [
+        {
+            "integration-name": "Ozonetel CloudAgent",
+            "external-doc-url": "https://docs.ozonetel.com/",
+            "tags": ["service"],
+        }
+    ],
+    "hooks": [
+        {
+            "integration-name": "Ozonetel CloudAgent",
+            "python-modules": ["airflow_provider_ozonetel.hooks.ozonetel"],
+        }
+    ],
+    "connection-types": [
+        {
+            "connection-type": "ozonetel",
+            "hook-class-name": "airflow_provider_ozonetel.hooks.ozonetel.OzonetelHook",
+            "hook-name": "Ozonetel CloudAgent",
+            "conn-fields": CONN_FIELDS,
+            "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+        }
+    ],
+}

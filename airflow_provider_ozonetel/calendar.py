@@ -1,0 +1,194 @@
+"""IST calendar rules of the Ozonetel CDR APIs. Pure: no Airflow import.
+
+All vendor times are IST wall-clock times (Asia/Kolkata, UTC+05:30, no DST).
+
+* fetchCDRDetails answers one IST calendar day per request, for days within the
+  last 15 days (today included), never a future day.
+* The CallBacks API keeps a call in the ``currentday`` store while its day is
+  today; after midnight the day moves to the ``historical`` store, readable from
+  03:00 IST. Between 00:00 and 03:00 IST yesterday's calls are in neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+
+IST = pendulum.timezone("Asia/Kolkata")
+
+#: How many IST days the vendor keeps, today included.
+RETENTION_DAYS = 15
+#: When yesterday's calls become readable in the historical store (IST, next day).
+HISTORICAL_READY_TIME = dt.time(3, 0)
+
+CURRENT_DAY = "currentday"
+HISTORICAL = "historical"
+REPORT_TYPES = (CURRENT_DAY, HISTORICAL)
+
+_DATE_FORMAT = "%Y-%m-%d"
+_WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def now_ist(now: dt.datetime | None = None) -> pendulum.DateTime:
+    """The current (or given, timezone-aware) moment as an IST DateTime."""
+    if now is None:
+        return pendulum.now(IST)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return pendulum.instance(now).in_timezone(IST)
+
+
+def today_ist(now: dt.datetime | None = None) -> dt.date:
+    return now_ist(now).date()
+
+
+def parse_date(value: dt.date | str, field: str = "cdr_date") -> dt.date:
+    """Accept a ``date`` (or datetime: its IST date) or a ``YYYY-MM-DD`` string."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.date()
+        return now_ist(value).date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.datetime.strptime(value.strip(), _DATE_FORMAT).date()
+        except ValueError:
+            pass
+    raise ValueError(f"{field}: expected a date or a 'YYYY-MM-DD' string, got {value!r}")
+
+
+def parse_time(value: dt.time | str, field: str) -> dt.time:
+    """Accept a ``time`` or an ``HH:MM[:SS]`` string (IST wall clock)."""
+    if isinstance(value, dt.time):
+        return value.replace(microsecond=0, tzinfo=None)
+    if isinstance(value, str):
+        for fmt in ("%H:%M:%S", "%H:%M"):
+            try:
+                return dt.datetime.strptime(value.strip(), fmt).time()
+            except ValueError:
+                continue
+    raise ValueError(f"{field}: expected an 'HH:MM:SS' time of day (IST), got {value!r}")
+
+
+def oldest_available_date(now: dt.datetime | None = None) -> dt.date:
+    """The oldest IST day the vendor still holds completely.
+
+    The vendor keeps "the past 15 days from the time of the request"; the day
+    before this one is at best partly kept, so asking for it would silently
+    return a short day.
+    """
+    return today_ist(now) - dt.timedelta(days=RETENTION_DAYS - 1)
+
+
+def check_retention(day: dt.date, now: dt.datetime | None = None, field: str = "cdr_date") -> None:
+    """Raise ValueError naming ``field`` unless ``day`` is within the retention window."""
+    today = today_ist(now)
+    oldest = oldest_available_date(now)
+    if day > today:
+        raise ValueError(
+            f"{field}={day.isoformat()} is in the future (today is {today.isoformat()} IST); "
+            f"use a date from {oldest.isoformat()} to {today.isoformat()}"
+        )
+    if day < oldest:
+        raise ValueError(
+            f"{field}={day.isoformat()} is older than the vendor's {RETENTION_DAYS}-day retention: "
+            f"Ozonetel no longer holds that day's data (it would come back empty). "
+            f"Use a date from {oldest.isoformat()} to {today.isoformat()} IST"
+        )
+
+
+def day_bounds(
+    day: dt.date, from_time: dt.time | str | None = None, to_time: dt.time | str | None = None
+) -> tuple[str, str]:
+    """``fromDate``/``toDate`` strings for one IST day, or a window of it (both bounds inclusive)."""
+    start = parse_time(from_time, "from_time") if from_time is not None else dt.time(0, 0, 0)
+    end = parse_time(to_time, "to_time") if to_time is not None else dt.time(23, 59, 59)
+    if start > end:
+        raise ValueError(
+            f"from_time={start.isoformat()} is after to_time={end.isoformat()}; "
+            "a request covers one IST day, so from_time must be <= to_time"
+        )
+    return (
+        dt.datetime.combine(day, start).strftime(_WIRE_FORMAT),
+        dt.datetime.combine(day, end).strftime(_WIRE_FORMAT),
+    )
+
+
+def split_day(window_hours: int | float) -> list[tuple[dt.time, dt.time]]:
+    """Cut an IST day into consecutive inclusive windows of ``window_hours``."""
+    if not isinstance(window_hours, int | float) or not 0 < window_hours <= 24:
+        raise ValueError(f"window_hours: expected a number of hours in (0, 24], got {window_hours!r}")
+    step = dt.timedelta(seconds=max(1, round(window_hours * 3600)))
+    midnight = dt.datetime(2000, 1, 1)
+    day_end = midnight + dt.timedelta(days=1)
+    windows = []
+    start = midnight
+    while start < day_end:
+        stop = min(start + step, day_end)
+        windows.append((start.time(), (stop - dt.timedelta(seconds=1)).time()))
+        start = stop
+    return windows
+
+
+def historical_ready_at(day: dt.date) -> pendulum.DateTime:
+    """When the vendor's historical store holds ``day``: 03:00 IST the next day."""
+    nxt = day + dt.timedelta(days=1)
+    return pendulum.datetime(
+        nxt.year, nxt.month, nxt.day, HISTORICAL_READY_TIME.hour, HISTORICAL_READY_TIME.minute, tz=IST
+    )
+
+
+def callbacks_report_type(call_date: dt.date, now: dt.datetime | None = None) -> str:
+    """The CallBacks ``reportType`` holding calls that started on ``call_date`` (IST).
+
+    Scenario 3 of the vendor's page: a call that started today is ``currentday``.
+    Scenarios 1 and 2: a call that started before today's midnight is
+    ``historical``, readable from 03:00 IST. Raises :class:`DataNotReady` in the
+    gap between midnight and 03:00 for yesterday's calls.
+    """
+    current = now_ist(now)
+    today = current.date()
+    if call_date >= today:
+        return CURRENT_DAY
+    ready = historical_ready_at(call_date)
+    if current < ready:
+        raise DataNotReady(call_date, ready)
+    return HISTORICAL
+
+
+class DataNotReady(Exception):
+    """The day's calls are in neither CallBacks store yet (00:00-03:00 IST)."""
+
+    def __init__(self, day: dt.date, ready_at: pendulum.DateTime):
+        self.day = day
+        self.ready_at = ready_at
+        super().__init__(
+            f"calls of {day.isoformat()} are moving to the historical store and are readable "
+            f"from {ready_at.isoformat()} ({ready_at.in_timezone('UTC').isoformat()})"
+        )
+
+
+def default_cdr_date(
+    data_interval_start: dt.datetime | None,
+    data_interval_end: dt.datetime | None,
+    logical_date: dt.datetime | None,
+) -> dt.date:
+    """The day an operator pulls when ``cdr_date`` is None.
+
+    The IST date of ``data_interval_start`` when the run's data interval is
+    non-empty (e.g. ``@daily`` with data intervals: the interval's day);
+    otherwise (trigger timetables, manual runs) the IST day before the run's
+    logical date, which is the last complete day at run time.
+    """
+    if (
+        data_interval_start is not None
+        and data_interval_end is not None
+        and (data_interval_end > data_interval_start)
+    ):
+        return now_ist(data_interval_start).date()
+    anchor = logical_date or data_interval_end or data_interval_start
+    if anchor is None:
+        raise ValueError("cdr_date: no date given and the run has no logical date; pass cdr_date")
+    return now_ist(anchor).date() - dt.timedelta(days=1)

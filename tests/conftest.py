@@ -1,0 +1,82 @@
+"""Shared fixtures. Airflow runs with a throwaway home inside the repo (git-ignored)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from dataclasses import dataclass, field
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow-test"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
+
+import pytest  # noqa: E402
+import time_machine  # noqa: E402
+
+from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook  # noqa: E402
+from airflow_provider_ozonetel.hooks.token_store import InProcessTokenStore  # noqa: E402
+from airflow_provider_ozonetel.pacing import Clock  # noqa: E402
+from tests.answers import API_KEY, BASE, USER  # noqa: E402
+
+
+@dataclass
+class FakeClock:
+    """Monotonic time that only moves when someone sleeps on it."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def as_clock(self) -> Clock:
+        return Clock(monotonic=self.monotonic, sleep=self.sleep)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_state():
+    """Limiters and in-process tokens are per process: start every test from nothing."""
+    OzonetelHook._limiters.clear()
+    InProcessTokenStore.clear()
+    yield
+    OzonetelHook._limiters.clear()
+    InProcessTokenStore.clear()
+
+
+@pytest.fixture
+def set_conn(monkeypatch):
+    """Point ``ozonetel_default`` at BASE through an AIRFLOW_CONN_ env var (no database)."""
+
+    def _set(conn_id: str = "ozonetel_default", **overrides) -> dict:
+        conn = {"conn_type": "ozonetel", "host": BASE, "login": USER, "password": API_KEY, "extra": {}}
+        extra = overrides.pop("extra", {})
+        conn.update(overrides)
+        conn["extra"] = {**conn["extra"], **extra}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        return conn
+
+    _set()
+    return _set
+
+
+@pytest.fixture
+def ist_noon():
+    """The wall clock pinned at 2026-11-20 12:00 IST (06:30 UTC)."""
+    with time_machine.travel("2026-11-20T06:30:00+00:00", tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def hook(set_conn, fake_clock, ist_noon) -> OzonetelHook:
+    return OzonetelHook(clock=fake_clock.as_clock())

@@ -1,0 +1,75 @@
+"""The provider as Airflow sees it: entry point, schema-valid info, the ozonetel connection form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from importlib.resources import files
+
+import jsonschema
+
+from airflow_provider_ozonetel import get_provider_info
+
+
+def _airflow_schema(name: str) -> dict:
+    return json.loads((files("airflow") / name).read_text())
+
+
+def test_entry_point_points_at_get_provider_info():
+    (ep,) = [
+        ep
+        for ep in entry_points(group="apache_airflow_provider")
+        if ep.value.startswith("airflow_provider_oz")
+    ]
+    assert ep.load() is get_provider_info
+
+
+def test_provider_info_validates_against_airflows_schema():
+    jsonschema.validate(get_provider_info(), _airflow_schema("provider_info.schema.json"))
+
+
+def test_connection_type_validates_against_the_provider_yaml_schema():
+    # provider_info.schema.json does not describe conn-fields; provider.yaml's schema does, strictly.
+    schema = _airflow_schema("provider.yaml.schema.json")["properties"]["connection-types"]
+    jsonschema.validate(get_provider_info()["connection-types"], schema)
+
+
+def test_form_fields_and_behaviour():
+    (conn,) = get_provider_info()["connection-types"]
+    assert conn["connection-type"] == "ozonetel"
+    assert conn["hook-class-name"] == "airflow_provider_ozonetel.hooks.ozonetel.OzonetelHook"
+    assert set(conn["conn-fields"]) == {"auth_mode", "timeout", "callbacks_path", "verify_ssl"}
+    assert conn["conn-fields"]["auth_mode"]["schema"]["enum"] == ["token", "api_key"]
+    behaviour = conn["ui-field-behaviour"]
+    assert behaviour["relabeling"]["login"] == "CloudAgent user name"
+    assert behaviour["relabeling"]["password"] == "API key"
+    assert set(behaviour["hidden-fields"]) == {"schema", "port", "extra"}
+    assert "host" in behaviour["placeholders"]
+
+
+def test_providers_manager_registers_the_type_and_its_widgets():
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-ozonetel" in manager.providers
+    widgets = manager.connection_form_widgets
+    for name in ("auth_mode", "timeout", "callbacks_path", "verify_ssl"):
+        assert f"extra__ozonetel__{name}" in widgets
+    assert widgets["extra__ozonetel__auth_mode"].field["value"] == "token"
+    assert manager.field_behaviours["ozonetel"]["relabeling"]["password"] == "API key"
+
+
+def _airflow(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+
+
+def test_airflow_cli_lists_the_provider_and_the_connection_type():
+    assert "0.1.0" in _airflow("providers", "get", "airflow-provider-ozonetel")
+    hooks = _airflow("providers", "hooks", "--output", "json")
+    assert any(
+        h["connection_type"] == "ozonetel" and h["class"].endswith("OzonetelHook") for h in json.loads(hooks)
+    )
