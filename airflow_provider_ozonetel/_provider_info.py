@@ -62,6 +62,18 @@ PROVIDER_INFO = {
             "python-modules": ["airflow_provider_ozonetel.hooks.ozonetel"],
         }
     ],
+    "operators": [
+        {
+            "integration-name": "Ozonetel CloudAgent",
+            "python-modules": ["airflow_provider_ozonetel.operators.ozonetel"],
+        }
+    ],
+    "sensors": [
+        {
+            "integration-name": "Ozonetel CloudAgent",
+            "python-modules": ["airflow_provider_ozonetel.sensors.ozonetel"],
+        }
+    ],
     "connection-types": [
         {
             "connection-type": "ozonetel",

@@ -5,12 +5,31 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow-test"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
+# A throwaway Airflow home per test session (never the user's own), with two DAG bundles:
+# the example DAGs users copy and the tests' own DAGs.
+_HOME = tempfile.mkdtemp(prefix="ozonetel-airflow-test-")
+os.environ["AIRFLOW_HOME"] = _HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "example_dags")
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {
+            "name": name,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(ROOT / folder)},
+        }
+        for name, folder in (("ozonetel_examples", "example_dags"), ("ozonetel_tests", "tests/dags"))
+    ]
+)
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
+os.environ.pop("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", None)
 
 import pytest  # noqa: E402
 import time_machine  # noqa: E402
@@ -37,6 +56,19 @@ class FakeClock:
 
     def as_clock(self) -> Clock:
         return Clock(monotonic=self.monotonic, sleep=self.sleep)
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated SQLite metadata database in the session's Airflow home (dag.test needs one)."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300
+    )
+    yield _HOME
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture

@@ -421,9 +421,7 @@ class OzonetelHook(BaseHook):
         calls between 00:00 and 03:00 IST. Without ``call_date`` it asks ``currentday``
         and then ``historical``. The ``Apikey`` field the API echoes is redacted.
         """
-        ucid_text = _numeric(ucid, "ucid")
-        if ucid_text is None:
-            raise OzonetelRequestError("ucid: a UCID is required (digits only, e.g. '31733467784618213')")
+        ucid_text = clean_ucid(ucid)
         if report_type not in CALL_REPORT_TYPES:
             raise OzonetelRequestError(
                 f"report_type: {report_type!r} is not one of {', '.join(CALL_REPORT_TYPES)}"
@@ -619,9 +617,10 @@ class _RetryPolicy:
         self.hook = hook
         self.endpoint = endpoint
         self.counts: Counter[str] = Counter()
-        self._backoff = tenacity.wait_exponential_jitter(
-            initial=hook.retry_min_wait, max=hook.retry_max_wait, jitter=hook.retry_min_wait
-        )
+        # min_wait * 2**n (capped) plus up to min_wait of jitter: 2-4 s, 4-6 s, 8-10 s...
+        self._backoff = tenacity.wait_exponential(
+            multiplier=hook.retry_min_wait, max=hook.retry_max_wait
+        ) + tenacity.wait_random(0, hook.retry_min_wait)
 
     def retryable(self, exc: BaseException) -> bool:
         """Called once per failed attempt, first: counts the failure by kind."""
@@ -722,6 +721,14 @@ def _request_check(check: Callable[..., Any], *args: Any) -> Any:
         return check(*args)
     except ValueError as exc:
         raise OzonetelRequestError(str(exc)) from None
+
+
+def clean_ucid(value: int | str | None, field: str = "ucid") -> str:
+    """A UCID as its exact digit string; raises :class:`OzonetelRequestError` naming ``field``."""
+    text = _numeric(value, field)
+    if text is None:
+        raise OzonetelRequestError(f"{field}: a UCID is required (digits only, e.g. '31733467784618213')")
+    return text
 
 
 def _numeric(value: int | str | None, field: str) -> str | None:

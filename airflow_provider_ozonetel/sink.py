@@ -1,0 +1,175 @@
+"""Write rows to storage atomically: a temporary object first, the destination only on success.
+
+A failure at any point (network drop, truncated answer, vendor error at the end
+of a body) leaves no file at the destination and an earlier file there
+untouched; a rerun replaces the destination as a whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("jsonl", "csv")
+COMPRESSIONS = (None, "gzip")
+#: CSV column that collects the fields outside the fixed header, as a JSON object.
+EXTRA_COLUMN = "extra_fields"
+
+
+def check_format(file_format: str, compression: str | None) -> None:
+    if file_format not in FORMATS:
+        raise ValueError(f"file_format: {file_format!r} is not one of {', '.join(FORMATS)}")
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression: {compression!r} is not None or 'gzip'")
+
+
+def file_suffix(file_format: str, compression: str | None) -> str:
+    return f".{file_format}" + (".gz" if compression == "gzip" else "")
+
+
+def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
+    """An ``ObjectStoragePath`` from a path or URL; a value ending in "/" is a folder for ``default_name``."""
+    from airflow.sdk import ObjectStoragePath
+
+    text = str(destination)
+    path = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(text)
+    if text.endswith("/") or (path.exists() and path.is_dir()):
+        path = path / default_name
+    return path
+
+
+class _JsonlWriter:
+    def __init__(self, text: TextIO):
+        self._text = text
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._text.write(self._dumps(row))
+        self._text.write("\n")
+
+
+class _CsvWriter:
+    """A fixed header (``columns`` then ``extra_fields``): loaders want a stable schema, and a
+    streamed file cannot go back to widen its header when a new vendor field shows up."""
+
+    def __init__(self, text: TextIO, columns: Iterable[str] | None):
+        self._text = text
+        self._columns: list[str] | None = list(columns) if columns else None
+        self._known: frozenset[str] = frozenset()
+        self._writer = csv.writer(text, lineterminator="\n")
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self._columns is None:  # raw records: the first record's fields make the header
+            self._columns = [key for key in row if key != EXTRA_COLUMN]
+        if not self._known:
+            self._known = frozenset(self._columns)
+            self._writer.writerow([*self._columns, EXTRA_COLUMN])
+        extra = {key: value for key, value in row.items() if key not in self._known}
+        values = [_cell(row.get(column)) for column in self._columns]
+        values.append(json.dumps(extra, ensure_ascii=False, default=str) if extra else "")
+        self._writer.writerow(values)
+
+    def finish(self) -> None:
+        if not self._known and self._columns:  # no rows: still write the header
+            self._writer.writerow([*self._columns, EXTRA_COLUMN])
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+class AtomicRowSink:
+    """Rows to ``destination`` in ``jsonl`` or ``csv``, optionally gzip-compressed, atomically.
+
+    Use as a context manager: leaving the block normally commits (the temporary
+    object is moved onto the destination); leaving it with an exception deletes
+    the temporary object and re-raises.
+    """
+
+    def __init__(
+        self,
+        destination: ObjectStoragePath,
+        *,
+        file_format: str = "jsonl",
+        compression: str | None = None,
+        csv_columns: Iterable[str] | None = None,
+    ):
+        check_format(file_format, compression)
+        self.destination = destination
+        self.file_format = file_format
+        self.compression = compression
+        self.rows = 0
+        self._csv_columns = csv_columns
+        self.temporary = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp"
+        self._stack = contextlib.ExitStack()
+        self._writer: _JsonlWriter | _CsvWriter | None = None
+
+    def __enter__(self) -> AtomicRowSink:
+        self.destination.parent.mkdir(parents=True, exist_ok=True)
+        raw: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
+        if self.compression == "gzip":
+            raw = self._stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6))
+        text = self._stack.enter_context(
+            io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=False)
+        )
+        if self.file_format == "csv":
+            self._writer = _CsvWriter(text, self._csv_columns)
+        else:
+            self._writer = _JsonlWriter(text)
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._writer.write(row)  # type: ignore[union-attr]
+        self.rows += 1
+
+    def write_all(self, rows: Iterator[dict[str, Any]]) -> int:
+        write = self._writer.write  # type: ignore[union-attr]
+        count = 0
+        for row in rows:
+            write(row)
+            count += 1
+        self.rows += count
+        return count
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None and isinstance(self._writer, _CsvWriter):
+                self._writer.finish()
+            self._stack.close()
+        except BaseException:
+            self._discard()
+            raise
+        if exc_type is not None:
+            self._discard()
+            return
+        self._commit()
+
+    def _commit(self) -> None:
+        try:
+            self.temporary.rename(self.destination)
+        except BaseException:
+            self._discard()
+            raise
+        log.info("Wrote %d rows to %s", self.rows, self.destination)
+
+    def _discard(self) -> None:
+        try:
+            self.temporary.unlink(missing_ok=True)
+        except Exception:  # best effort: the destination is untouched either way
+            log.warning("Could not delete the temporary object %s", self.temporary)

@@ -1,0 +1,36 @@
+"""DAGs the integration tests run with dag.test(): UCIDs from an upstream task, and mapped lookups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_ozonetel.operators.ozonetel import OzonetelCallDetailsOperator
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+with DAG(dag_id="ozonetel_test_xcom_ucids", schedule=None, start_date=START, catchup=False) as xcom_dag:
+
+    @task
+    def ucids_from_upstream(**context) -> list[str]:
+        return list(context["params"]["ucids"])
+
+    OzonetelCallDetailsOperator(
+        task_id="look_up",
+        ucids=ucids_from_upstream(),
+        report_type="{{ params.report_type }}",
+        destination="{{ params.destination }}",
+    )
+
+with DAG(dag_id="ozonetel_test_mapped_ucids", schedule=None, start_date=START, catchup=False) as mapped_dag:
+
+    @task
+    def ucids_to_map(**context) -> list[str]:
+        return list(context["params"]["ucids"])
+
+    OzonetelCallDetailsOperator.partial(
+        task_id="look_up_one",
+        report_type="{{ params.report_type }}",
+        destination=None,
+    ).expand(ucids=ucids_to_map())

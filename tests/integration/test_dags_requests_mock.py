@@ -1,0 +1,92 @@
+"""The example DAGs in real Airflow (dag.test, in process) against a requests-mock vendor."""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+import pytest
+import time_machine
+
+from tests.answers import (
+    API_KEY,
+    BIG_UCID,
+    CALLBACKS_URL,
+    CDR_URL,
+    TOKEN,
+    TOKEN_URL,
+    callback_record,
+    cdr_body,
+    cdr_record,
+)
+from tests.integration.airflow_runs import dag_bag, run_dag
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_dag_file_imports_cleanly(airflow_db):
+    for bag in dag_bag():
+        assert bag.import_errors == {}
+    examples, _ = dag_bag()
+    assert {"ozonetel_daily_cdr", "ozonetel_call_lookup"} <= set(examples.dags)
+
+
+@pytest.fixture
+def vendor(requests_mock, set_conn):
+    requests_mock.post(TOKEN_URL, json={"token": TOKEN, "message": ""})
+    requests_mock.real_http = True  # the in-process execution API client may use requests
+    return requests_mock
+
+
+def test_daily_dag_pulls_yesterday_to_a_file(airflow_db, vendor, tmp_path):
+    cdr = vendor.get(CDR_URL, text=cdr_body([cdr_record(i) for i in range(4)]))
+    run_at = pendulum.datetime(2026, 11, 20, 3, 30, tz="Asia/Kolkata")
+    with time_machine.travel(run_at.add(minutes=1), tick=True):
+        result = run_dag(
+            "ozonetel_daily_cdr", logical_date=run_at, conf={"destination": f"file://{tmp_path}/"}
+        )
+    assert result.state == "success", result.states
+    path = tmp_path / "ozonetel_cdr_2026-11-19.jsonl"
+    assert result.xcoms["pull_cdr_day"] == {
+        "cdr_date": "2026-11-19",
+        "path": f"file://{path}",
+        "format": "jsonl",
+        "rows": 4,
+        "calls": 2,
+        "requests": 1,
+    }
+    assert [json.loads(x)["ucid"] for x in path.read_text().splitlines()] == [
+        str(BIG_UCID + i) for i in range(4)
+    ]
+    assert cdr.last_request.json()["fromDate"] == "2026-11-19 00:00:00"
+
+
+def test_call_lookup_dag_reports_missing_ucids(airflow_db, vendor, tmp_path):
+    found = {"json": {"status": "success", "message": [callback_record(BIG_UCID, API_KEY)]}}
+    none = {"json": {"status": "success", "message": f"No Data Found with UCID {BIG_UCID + 1}"}}
+    vendor.get(CALLBACKS_URL, [found, none])
+    result = run_dag(
+        "ozonetel_call_lookup",
+        conf={"ucids": [str(BIG_UCID), str(BIG_UCID + 1)], "report_type": "historical"},
+    )
+    assert result.state == "success", result.states
+    xcom = result.xcoms["look_up_calls"]
+    assert (xcom["rows"], xcom["missing"], xcom["requests"]) == (1, [str(BIG_UCID + 1)], 2)
+    assert API_KEY not in json.dumps(result.xcoms)
+
+
+def test_ucids_from_an_upstream_task(airflow_db, vendor, tmp_path):
+    vendor.get(CALLBACKS_URL, json={"status": "success", "message": [callback_record(BIG_UCID)]})
+    conf = {"ucids": [str(BIG_UCID)], "report_type": "historical", "destination": f"file://{tmp_path}/"}
+    result = run_dag("ozonetel_test_xcom_ucids", conf=conf)
+    assert result.state == "success", result.states
+    assert result.xcoms["look_up"]["rows"] == 1
+
+
+def test_dynamic_mapping_over_ucids(airflow_db, vendor):
+    vendor.get(CALLBACKS_URL, json={"status": "success", "message": [callback_record(BIG_UCID)]})
+    ucids = [str(BIG_UCID + n) for n in range(3)]
+    result = run_dag("ozonetel_test_mapped_ucids", conf={"ucids": ucids, "report_type": "historical"})
+    assert result.state == "success", result.states
+    mapped = {k: v for k, v in result.xcoms.items() if k.startswith("look_up_one[")}
+    assert len(mapped) == 3 and all(len(rows) == 1 for rows in mapped.values())

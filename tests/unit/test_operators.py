@@ -1,0 +1,351 @@
+"""Operators: files written and their content, XCom values, atomicity, idempotent reruns."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+
+import pendulum
+import pytest
+import urllib3
+
+from airflow_provider_ozonetel.exceptions import (
+    OzonetelError,
+    OzonetelRateLimitError,
+    OzonetelRequestError,
+    OzonetelTransientError,
+)
+from airflow_provider_ozonetel.operators.ozonetel import (
+    OzonetelCallDetailsOperator,
+    OzonetelCDRDetailsOperator,
+    parse_ucids,
+)
+from airflow_provider_ozonetel.records import CSV_COLUMNS
+from tests.answers import (
+    API_KEY,
+    BIG_CALL_ID,
+    BIG_UCID,
+    CALLBACKS_URL,
+    CDR_URL,
+    TOKEN,
+    TOKEN_URL,
+    callback_record,
+    cdr_body,
+    cdr_record,
+)
+
+DAY = "2026-11-19"  # fixtures pin now at 2026-11-20 12:00 IST
+RUN = pendulum.datetime(2026, 11, 20, 3, 30, tz="Asia/Kolkata")
+
+
+def context(**overrides):
+    base = {
+        "data_interval_start": RUN,
+        "data_interval_end": RUN,
+        "logical_date": RUN,
+        "run_id": "scheduled__2026-11-20T03:30:00+05:30",
+    }
+    return {**base, **overrides}
+
+
+@pytest.fixture
+def vendor(requests_mock, hook):
+    requests_mock.post(TOKEN_URL, json={"token": TOKEN, "message": ""})
+    return requests_mock
+
+
+def cdr_op(tmp_path, fake_clock, **kwargs):
+    kwargs.setdefault("destination", f"file://{tmp_path}/out/")
+    return OzonetelCDRDetailsOperator(task_id="pull", hook_params={"clock": fake_clock.as_clock()}, **kwargs)
+
+
+def files_in(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_day_to_jsonl_typed_rows(tmp_path, fake_clock, vendor):
+    records = [cdr_record(i) for i in range(6)]  # 6 UCIDs, 3 CallIDs
+    cdr = vendor.get(CDR_URL, text=cdr_body(records))
+    result = cdr_op(tmp_path, fake_clock).execute(context())
+
+    path = tmp_path / "out" / "ozonetel_cdr_2026-11-19.jsonl"
+    assert result == {
+        "cdr_date": DAY,
+        "path": f"file://{path}",
+        "format": "jsonl",
+        "rows": 6,
+        "calls": 3,
+        "requests": 1,
+    }
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["ucid"] for r in rows] == [str(BIG_UCID + i) for i in range(6)]
+    assert rows[0]["call_id"] == str(BIG_CALL_ID)
+    assert rows[0]["start_time"] == "2026-11-19T12:20:00+05:30"
+    assert rows[0]["start_time_utc"] == "2026-11-19T06:50:00Z"
+    assert rows[0]["duration_seconds"] == 56
+    assert cdr.last_request.json()["fromDate"] == "2026-11-19 00:00:00"
+    assert files_in(tmp_path / "out") == ["ozonetel_cdr_2026-11-19.jsonl"]  # no temporary left
+
+
+def test_raw_records_keep_ids_exact(tmp_path, fake_clock, vendor):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    cdr_op(tmp_path, fake_clock, normalize=False).execute(context())
+    line = (tmp_path / "out" / "ozonetel_cdr_2026-11-19.jsonl").read_text()
+    assert f'"UCID":{BIG_UCID}' in line and f'"CallID":{BIG_CALL_ID}' in line
+    assert json.loads(line)["StartTime"] == "12:20:00"
+
+
+def test_csv_gzip_has_a_fixed_header_and_keeps_unknown_fields(tmp_path, fake_clock, vendor):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0), cdr_record(1, BrandNewField="x")]))
+    result = cdr_op(tmp_path, fake_clock, file_format="csv", compression="gzip").execute(context())
+    assert result["format"] == "csv+gzip"
+    assert result["path"].endswith("ozonetel_cdr_2026-11-19.csv.gz")
+    with gzip.open(tmp_path / "out" / "ozonetel_cdr_2026-11-19.csv.gz", "rt") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0]) == [*CSV_COLUMNS, "extra_fields"]
+    assert table[0]["ucid"] == str(BIG_UCID) and table[0]["extra_fields"] == ""
+    assert json.loads(table[1]["extra_fields"]) == {"brand_new_field": "x"}
+
+
+def test_window_hours_splits_the_day_and_dedupes_by_ucid(tmp_path, fake_clock, vendor):
+    answers = [
+        {"text": cdr_body([cdr_record(0), cdr_record(1)])},
+        {"text": cdr_body([cdr_record(1), cdr_record(2)])},  # UCID +1 again at the boundary
+        {"text": cdr_body([])},
+        {"text": cdr_body([cdr_record(3)])},
+    ]
+    cdr = vendor.get(CDR_URL, answers)
+    result = cdr_op(tmp_path, fake_clock, window_hours=6).execute(context())
+    assert [r.json()["fromDate"][11:] for r in cdr.request_history] == [
+        "00:00:00",
+        "06:00:00",
+        "12:00:00",
+        "18:00:00",
+    ]
+    assert [r.json()["toDate"][11:] for r in cdr.request_history] == [
+        "05:59:59",
+        "11:59:59",
+        "17:59:59",
+        "23:59:59",
+    ]
+    assert (result["rows"], result["calls"], result["requests"]) == (4, 2, 4)
+    assert fake_clock.sleeps and sum(fake_clock.sleeps) >= 59  # paced: 2 requests a minute
+
+
+def test_window_hours_today_stops_at_now(tmp_path, fake_clock, vendor):
+    cdr = vendor.get(CDR_URL, text=cdr_body([]))
+    cdr_op(tmp_path, fake_clock, window_hours=6, cdr_date="2026-11-20").execute(context())
+    assert [(r.json()["fromDate"][11:], r.json()["toDate"][11:]) for r in cdr.request_history] == [
+        ("00:00:00", "05:59:59"),
+        ("06:00:00", "11:59:59"),
+        ("12:00:00", "12:00:00"),  # the window that began at noon ends now (no future toDate)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "message"),
+    [
+        ("truncated", OzonetelTransientError, "answer was cut off after"),
+        ("error_at_end", OzonetelRateLimitError, "API rate limit has been exceeded"),
+        ("drop", OzonetelTransientError, "connection broke after"),
+    ],
+)
+def test_a_failure_after_some_rows_leaves_no_file_and_keeps_the_old_one(
+    tmp_path, fake_clock, vendor, answer, error, message
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "ozonetel_cdr_2026-11-19.jsonl"
+    earlier.write_text("earlier run\n")
+    body = cdr_body([cdr_record(i) for i in range(3000)])
+    if answer == "truncated":
+        vendor.get(CDR_URL, text=body[: len(body) * 2 // 3])
+    elif answer == "error_at_end":
+        status = {"status": "error", "message": "API rate limit has been exceeded"}
+        vendor.get(CDR_URL, text=cdr_body([cdr_record(i) for i in range(3000)], **status))
+    else:
+        vendor.get(CDR_URL, body=_DropsAfter(body.encode(), len(body) // 2))
+    with pytest.raises(error, match=message):
+        cdr_op(tmp_path, fake_clock).execute(context())
+    assert files_in(out) == ["ozonetel_cdr_2026-11-19.jsonl"]
+    assert earlier.read_text() == "earlier run\n"
+
+
+class _DropsAfter(io.BytesIO):
+    """A body whose connection breaks after ``limit`` bytes."""
+
+    def __init__(self, data: bytes, limit: int):
+        super().__init__(data)
+        self.limit = limit
+
+    def read(self, size=-1):
+        if self.tell() >= self.limit:
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+        return super().read(size if size and size > 0 else self.limit)
+
+
+def test_rerun_replaces_the_day(tmp_path, fake_clock, vendor):
+    vendor.get(
+        CDR_URL, [{"text": cdr_body([cdr_record(0), cdr_record(1)])}, {"text": cdr_body([cdr_record(5)])}]
+    )
+    cdr_op(tmp_path, fake_clock).execute(context())
+    second = cdr_op(tmp_path, fake_clock).execute(context())
+    lines = (tmp_path / "out" / "ozonetel_cdr_2026-11-19.jsonl").read_text().splitlines()
+    assert second["rows"] == 1 and [json.loads(x)["ucid"] for x in lines] == [str(BIG_UCID + 5)]
+    assert files_in(tmp_path / "out") == ["ozonetel_cdr_2026-11-19.jsonl"]
+
+
+def test_no_destination_returns_the_rows(tmp_path, fake_clock, vendor):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    rows = cdr_op(tmp_path, fake_clock, destination=None).execute(context())
+    assert isinstance(rows, list) and rows[0]["ucid"] == str(BIG_UCID)
+
+
+def test_explicit_file_destination(tmp_path, fake_clock, vendor):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    result = cdr_op(tmp_path, fake_clock, destination=str(tmp_path / "x" / "day.jsonl")).execute(context())
+    assert (tmp_path / "x" / "day.jsonl").exists() and result["path"].endswith("/x/day.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("cdr_date", "message"),
+    [
+        ("2026-11-01", r"older than the vendor's 15-day retention: Ozonetel no longer holds that day's data"),
+        ("2026-11-21", r"is in the future"),
+        ("yesterday", r"cdr_date: expected a date or a 'YYYY-MM-DD' string"),
+    ],
+)
+def test_bad_dates_are_refused_before_any_request(tmp_path, fake_clock, vendor, cdr_date, message):
+    with pytest.raises(OzonetelRequestError, match=message):
+        cdr_op(tmp_path, fake_clock, cdr_date=cdr_date).execute(context())
+    assert vendor.call_count == 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_filter_is_refused_before_any_request(tmp_path, fake_clock, vendor):
+    with pytest.raises(OzonetelRequestError, match="ucid: 'abc' is not numeric"):
+        cdr_op(tmp_path, fake_clock, ucid="abc", window_hours=12).execute(context())
+    assert vendor.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"file_format": "parquet"}, "file_format: 'parquet' is not one of jsonl, csv"),
+        ({"compression": "zip"}, "compression: 'zip' is not None or 'gzip'"),
+        ({"window_hours": 0}, "window_hours: expected a number of hours in"),
+        ({"window_hours": 6, "from_time": "01:00"}, "use either window_hours or from_time/to_time"),
+    ],
+)
+def test_bad_arguments_fail_at_parse_time(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        OzonetelCDRDetailsOperator(task_id="x", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        ((RUN, RUN, RUN), "2026-11-19"),  # daily cron in IST, trigger timetable
+        (  # @daily in UTC with data intervals
+            (pendulum.datetime(2026, 11, 19, tz="UTC"), pendulum.datetime(2026, 11, 20, tz="UTC"), None),
+            "2026-11-19",
+        ),
+        ((None, None, pendulum.datetime(2026, 11, 20, tz="UTC")), "2026-11-19"),  # @daily UTC, trigger
+    ],
+)
+def test_default_date_rule(tmp_path, fake_clock, vendor, interval, expected):
+    cdr = vendor.get(CDR_URL, text=cdr_body([]))
+    start, end, logical = interval
+    ctx = context(data_interval_start=start, data_interval_end=end, logical_date=logical)
+    assert cdr_op(tmp_path, fake_clock).execute(ctx)["cdr_date"] == expected
+    assert cdr.last_request.json()["fromDate"] == f"{expected} 00:00:00"
+
+
+def test_outlet_asset_events_get_the_days_file(tmp_path, fake_clock, vendor):
+    from airflow.sdk import Asset
+
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    asset = Asset(name="cdr", uri="file:///cdr/")
+
+    class Event:
+        def __init__(self):
+            self.extra = {}
+
+    events = {asset: Event()}
+    op = cdr_op(tmp_path, fake_clock, outlets=[asset])
+    result = op.execute(context(outlet_events=events))
+    assert events[asset].extra == result
+
+
+# ---------------------------------------------------------------- CallBacks operator
+
+
+def call_op(tmp_path, fake_clock, **kwargs):
+    kwargs.setdefault("destination", f"file://{tmp_path}/calls/")
+    return OzonetelCallDetailsOperator(task_id="look", hook_params={"clock": fake_clock.as_clock()}, **kwargs)
+
+
+def _found(ucid):
+    return {"json": {"status": "success", "message": [callback_record(ucid, API_KEY)]}}
+
+
+def _none(ucid):
+    return {"json": {"status": "success", "message": f"No Data Found with UCID {ucid}"}}
+
+
+def test_call_lookup_writes_found_calls_and_lists_missing(tmp_path, fake_clock, vendor):
+    calls = vendor.get(CALLBACKS_URL, [_found(BIG_UCID), _none(BIG_UCID + 1), _found(BIG_UCID + 2)])
+    ucids = [BIG_UCID, str(BIG_UCID + 1), BIG_UCID + 2]
+    result = call_op(tmp_path, fake_clock, ucids=ucids, report_type="historical").execute(context())
+    path = tmp_path / "calls" / "ozonetel_calls_scheduled__2026-11-20T03_30_00_05_30.jsonl"
+    assert result == {"path": f"file://{path}", "rows": 2, "missing": [str(BIG_UCID + 1)], "requests": 3}
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert rows[0]["monitor_ucid"] == str(BIG_UCID) and rows[0]["api_key"] is None
+    assert API_KEY not in path.read_text()
+    assert [r.qs["reporttype"] for r in calls.request_history] == [["historical"]] * 3
+
+
+def test_raw_call_records_never_carry_the_key(tmp_path, fake_clock, vendor):
+    vendor.get(CALLBACKS_URL, **_found(BIG_UCID))
+    rows = call_op(tmp_path, fake_clock, ucids=[BIG_UCID], destination=None, normalize=False).execute(
+        context()
+    )
+    assert rows[0]["Apikey"] == "***"
+
+
+def test_fail_on_missing_fails_and_writes_nothing(tmp_path, fake_clock, vendor):
+    vendor.get(CALLBACKS_URL, [_found(BIG_UCID), _none(BIG_UCID + 1)])
+    op = call_op(tmp_path, fake_clock, ucids=[BIG_UCID, BIG_UCID + 1], fail_on_missing=True)
+    with pytest.raises(OzonetelError, match=rf"No Data Found for 1 of 2 UCIDs \({BIG_UCID + 1}\)"):
+        op.execute(context())
+    assert files_in(tmp_path / "calls") == []
+
+
+def test_a_bad_ucid_anywhere_in_the_list_is_refused_before_any_request(tmp_path, fake_clock, vendor):
+    with pytest.raises(OzonetelRequestError, match="ucid: '12x' is not numeric"):
+        call_op(tmp_path, fake_clock, ucids=[BIG_UCID, "12x"]).execute(context())
+    assert vendor.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([1, "2"], [1, "2"]),
+        ("31733467784618299", ["31733467784618299"]),
+        (31733467784618299, [31733467784618299]),
+        ('["1", "2"]', ["1", "2"]),
+        ("['1', '2']", ["1", "2"]),
+        ("1, 2 3", ["1", "2", "3"]),
+        (("1",), ["1"]),
+    ],
+)
+def test_ucids_from_every_shape_a_dag_gives(value, expected):
+    assert parse_ucids(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", [], "[1,"])
+def test_no_ucids_is_a_clear_error(value):
+    with pytest.raises(OzonetelRequestError, match="ucids"):
+        parse_ucids(value)
