@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit demo bench clean
+.PHONY: venv test lint demo bench clean test-ui
 
 venv: $(STAMP)
 
@@ -20,6 +20,15 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The example daily DAG against the local emulator, in an embedded Airflow home (.demo/).
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+# The connection form and Test button in a real Airflow UI, in headless Chromium
+# (installs Debian's chromium and Playwright for Python when missing).
+test-ui: $(STAMP)
+	VENV=$(VENV) scripts/ui_test_setup.sh
 
 clean:
 	rm -rf $(VENV) .airflow .airflow-test .demo .pytest_cache .ruff_cache *.egg-info
