@@ -364,11 +364,10 @@ class OzonetelHook(BaseHook):
             ) from None
         except _READ_ERRORS as exc:
             broken = type(exc).__name__
-        else:
-            return
         finally:
             response.close()
-        # Raised outside the except block: transport errors' texts can hold the request URL.
+        # Only a broken read gets here. Raised outside the except block: transport errors' texts
+        # can hold the request URL.
         raise OzonetelTransientError(
             f"{CDR_ENDPOINT} connection broke after {count} records ({broken}); no result was kept"
         )

@@ -1,0 +1,177 @@
+"""The example DAGs, end to end in real Airflow (dag.test in process), against the emulator.
+
+Asserts what a user would check: the day's file holds exactly the emulator's calls for the day,
+typed as documented; faults either recover with complete data or fail with a clear error and no
+file; tasks share one token; the logs hold no secret; the sensor really defers and resumes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import pathlib
+
+import jsonschema
+import pytest
+import time_machine
+
+from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel.emulator import run_emulator
+from airflow_provider_ozonetel.records import load_schema
+from tests.integration.airflow_runs import run_dag
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "emu-secret-key-8731"
+DAY = calendar.today_ist() - dt.timedelta(days=2)  # readable in the historical store whenever we run
+
+
+@pytest.fixture
+def emulator(airflow_db, monkeypatch):
+    with run_emulator(
+        user="demo_user", api_key=API_KEY, calls_per_day=300, minute_seconds=0.5, seed=3
+    ) as emu:
+        conn = {"conn_type": "ozonetel", "host": emu.base_url, "login": emu.user, "password": API_KEY}
+        monkeypatch.setenv("AIRFLOW_CONN_OZONETEL_DEFAULT", json.dumps(conn))
+        yield emu
+
+
+@pytest.fixture
+def logs(caplog):
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def read_rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def assert_no_secret(text: str) -> None:
+    from airflow.models.variable import Variable
+
+    assert API_KEY not in text
+    stored = Variable.get("ozonetel_token_ozonetel_default", default_var=None)
+    if stored:
+        token = json.loads(stored)["token"]
+        assert token not in text
+
+
+def test_daily_dag_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, capfd):
+    conf = {"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
+    result = run_dag("ozonetel_daily_cdr", conf=conf)
+
+    assert result.state == "success", result.states
+    rows = read_rows(tmp_path / f"ozonetel_cdr_{DAY.isoformat()}.jsonl")
+    truth_ucids = {str(u) for u in emulator.dataset.ucids(DAY)}
+    truth_calls = {str(c) for c in emulator.dataset.call_ids(DAY)}
+    assert len(rows) == emulator.dataset.count_day(DAY) == len(truth_ucids)
+    assert {r["ucid"] for r in rows} == truth_ucids
+    assert {r["call_id"] for r in rows} == truth_calls
+    xcom = result.xcoms["pull_cdr_day"]
+    assert (xcom["rows"], xcom["calls"], xcom["requests"]) == (len(rows), len(truth_calls), 1)
+    validator = jsonschema.Draft202012Validator(load_schema())
+    for row in rows:
+        validator.validate(row)
+        assert row["call_date"] == DAY.isoformat()
+        assert row["start_time"].startswith(DAY.isoformat()) and row["start_time"].endswith("+05:30")
+    assert any(r["end_time"][:10] > DAY.isoformat() for r in rows), "a call crossing midnight"
+    assert emulator.state.mints == 1
+    assert_no_secret(logs.text + "".join(capfd.readouterr()))
+
+
+def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs, capfd):
+    found = [str(u) for u in list(emulator.dataset.ucids(DAY))[:5]]
+    gone = str(next(iter(emulator.dataset.ucids(calendar.today_ist() - dt.timedelta(days=30)))))
+    conf = {"ucids": [*found, gone], "call_date": DAY.isoformat(), "report_type": "auto"}
+    result = run_dag("ozonetel_call_lookup", conf=conf)
+
+    assert result.state == "success", result.states
+    xcom = result.xcoms["look_up_calls"]
+    assert xcom["missing"] == [gone]
+    assert xcom["requests"] == 6
+    rows = read_rows(pathlib.Path(xcom["path"].removeprefix("file://")))
+    assert {r["monitor_ucid"] for r in rows} == set(found)
+    assert all(r["api_key"] is None for r in rows)
+    assert_no_secret(logs.text + "".join(capfd.readouterr()) + json.dumps(result.xcoms))
+
+
+RECOVERS = {
+    "error_5xx": {"error_5xx": 2},  # the hook retries with backoff
+    "rate_limit_storm": {"rate_limit_storm": 2},  # the hook waits the window and retries
+    "steal_token": {"steal_token": 1},  # Token Expired: the hook mints once and retries
+    "slow": {"slow": 1.5, "slow_count": 1},  # a read timeout, retried
+    "drop": {"drop": 1},  # mid-body: the task fails, no file; Airflow's retry pulls it whole
+    "truncate": {"truncate": 1},
+    "error_at_end": {"error_at_end": 1},
+}
+
+
+@pytest.mark.parametrize("fault", sorted(RECOVERS))
+def test_fault_then_recovery_gives_complete_data(emulator, tmp_path, monkeypatch, fault):
+    if fault == "slow":
+        conn = json.loads(os.environ["AIRFLOW_CONN_OZONETEL_DEFAULT"])
+        conn["extra"] = {"timeout": 1}
+        monkeypatch.setenv("AIRFLOW_CONN_OZONETEL_DEFAULT", json.dumps(conn))
+    emulator.set_faults(**RECOVERS[fault])
+    result = run_dag(
+        "ozonetel_test_day_pull", conf={"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
+    )
+
+    assert result.state == "success", (fault, result.states)
+    rows = read_rows(tmp_path / f"ozonetel_cdr_{DAY.isoformat()}.jsonl")
+    assert {r["ucid"] for r in rows} == {str(u) for u in emulator.dataset.ucids(DAY)}
+    assert len(rows) == emulator.dataset.count_day(DAY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"ozonetel_cdr_{DAY.isoformat()}.jsonl"]
+    fired = emulator.state.faults[fault]["fired"]
+    assert fired == (RECOVERS[fault].get("slow_count") or RECOVERS[fault][fault]), "the fault was served"
+    if fault in ("drop", "truncate", "error_at_end"):
+        assert result.tries["pull"] == 2  # failed once, whole, then pulled again
+
+
+FAILS = {
+    "error_5xx": ({"error_5xx": -1}, "answered HTTP 502 with a body that is not valid JSON"),
+    "drop": ({"drop": -1}, "connection broke after"),
+    "truncate": ({"truncate": -1}, "answer was cut off after"),
+    "error_at_end": ({"error_at_end": -1}, "API rate limit has been exceeded"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAILS))
+def test_persistent_fault_fails_clearly_and_leaves_no_file(emulator, tmp_path, logs, capfd, fault):
+    faults, message = FAILS[fault]
+    (tmp_path / "keep.txt").write_text("unrelated")
+    emulator.set_faults(**faults)
+    conf = {"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
+    result = run_dag("ozonetel_test_day_pull_no_retry", conf=conf)
+
+    assert result.state == "failed" and result.states["pull"] == "failed"
+    assert emulator.state.faults[fault]["fired"] >= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]  # no file, no temporary
+    output = logs.text + "".join(capfd.readouterr())
+    assert message in output
+    assert_no_secret(output)
+
+
+def test_tasks_of_one_run_share_one_token(emulator, tmp_path):
+    result = run_dag(
+        "ozonetel_test_token_sharing",
+        conf={"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"},
+    )
+    assert result.state == "success", result.states
+    assert emulator.state.mints == 1
+    parts = [read_rows(tmp_path / f"part_{h}.jsonl") for h in ("00", "08", "16")]
+    assert sum(len(p) for p in parts) == emulator.dataset.count_day(DAY)
+
+
+def test_deferrable_sensor_defers_and_resumes(emulator, logs, capfd):
+    # Travel to one second before the day becomes readable (03:15 IST the next day); the
+    # triggerer's wall-clock trigger fires a second later and the sensor resumes and succeeds.
+    ready = calendar.historical_ready_at(DAY) + dt.timedelta(minutes=15)
+    with time_machine.travel(ready.subtract(seconds=1), tick=True):
+        result = run_dag("ozonetel_test_deferral", conf={"cdr_date": DAY.isoformat()})
+    assert result.state == "success", result.states
+    output = logs.text + "".join(capfd.readouterr())
+    assert f"Deferring until {ready.in_timezone(calendar.IST).isoformat()}" in output
+    assert "[DAG TEST] running trigger in line" in output
