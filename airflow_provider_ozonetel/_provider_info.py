@@ -34,11 +34,17 @@ CONN_FIELDS = {
     },
 }
 
+# Port stays visible: Airflow 3.3.2's Test button (Admin > Connections) posts ``port: 0`` for a
+# connection without a port, which the API server takes for a different endpoint and answers
+# "Bad Request" (apache/airflow#73298). With a port saved (443), Test works. The hook uses the
+# port only when the Base URL names none. ("extra" is honoured by Airflow 2's form only: the
+# Airflow 3 UI always shows its "Extra Fields JSON" section, collapsed.)
 UI_FIELD_BEHAVIOUR = {
-    "hidden-fields": ["schema", "port", "extra"],
+    "hidden-fields": ["schema", "extra"],
     "relabeling": {"host": "Base URL", "login": "CloudAgent user name", "password": "API key"},
     "placeholders": {
         "host": "in1-ccaas-api.ozonetel.com (empty: domestic default)",
+        "port": "443 (set it: the Test button needs a port)",
         "login": "CloudAgent account name",
         "password": "API key from CloudAgent admin",
     },
