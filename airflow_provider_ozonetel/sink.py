@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -50,40 +50,71 @@ def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
     return path
 
 
+_BATCH_BYTES = 1 << 20
+
+
 class _JsonlWriter:
-    def __init__(self, text: TextIO):
-        self._text = text
-        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+    """One JSON object a line. msgspec encodes ~5x faster than the stdlib (Airflow 3 already
+    requires it); rows are batched so the storage object sees ~1 MB writes, not one per row
+    (each write through ObjectStoragePath is tracked for lineage)."""
+
+    def __init__(self, stream: BinaryIO):
+        import msgspec
+
+        self._stream = stream
+        self._encode_into = msgspec.json.Encoder(enc_hook=str).encode_into
+        self._batch = bytearray()
 
     def write(self, row: dict[str, Any]) -> None:
-        self._text.write(self._dumps(row))
-        self._text.write("\n")
+        batch = self._batch
+        self._encode_into(row, batch, -1)
+        batch += b"\n"
+        if len(batch) >= _BATCH_BYTES:
+            self._stream.write(batch)
+            batch.clear()
+
+    def finish(self) -> None:
+        if self._batch:
+            self._stream.write(self._batch)
+            self._batch.clear()
 
 
 class _CsvWriter:
     """A fixed header (``columns`` then ``extra_fields``): loaders want a stable schema, and a
     streamed file cannot go back to widen its header when a new vendor field shows up."""
 
-    def __init__(self, text: TextIO, columns: Iterable[str] | None):
-        self._text = text
+    def __init__(self, stream: BinaryIO, columns: Iterable[str] | None):
+        self._stream = stream
         self._columns: list[str] | None = list(columns) if columns else None
         self._known: frozenset[str] = frozenset()
-        self._writer = csv.writer(text, lineterminator="\n")
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text, lineterminator="\n")
 
     def write(self, row: dict[str, Any]) -> None:
         if self._columns is None:  # raw records: the first record's fields make the header
             self._columns = [key for key in row if key != EXTRA_COLUMN]
         if not self._known:
-            self._known = frozenset(self._columns)
-            self._writer.writerow([*self._columns, EXTRA_COLUMN])
+            self._header()
         extra = {key: value for key, value in row.items() if key not in self._known}
         values = [_cell(row.get(column)) for column in self._columns]
         values.append(json.dumps(extra, ensure_ascii=False, default=str) if extra else "")
         self._writer.writerow(values)
+        if self._text.tell() >= _BATCH_BYTES:
+            self._drain()
 
     def finish(self) -> None:
         if not self._known and self._columns:  # no rows: still write the header
-            self._writer.writerow([*self._columns, EXTRA_COLUMN])
+            self._header()
+        self._drain()
+
+    def _header(self) -> None:
+        self._known = frozenset(self._columns or ())
+        self._writer.writerow([*(self._columns or ()), EXTRA_COLUMN])
+
+    def _drain(self) -> None:
+        self._stream.write(self._text.getvalue().encode("utf-8"))
+        self._text.seek(0)
+        self._text.truncate()
 
 
 def _cell(value: Any) -> Any:
@@ -122,16 +153,13 @@ class AtomicRowSink:
 
     def __enter__(self) -> AtomicRowSink:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
-        raw: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
+        stream: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
         if self.compression == "gzip":
-            raw = self._stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6))
-        text = self._stack.enter_context(
-            io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=False)
-        )
+            stream = self._stack.enter_context(gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6))
         if self.file_format == "csv":
-            self._writer = _CsvWriter(text, self._csv_columns)
+            self._writer = _CsvWriter(stream, self._csv_columns)
         else:
-            self._writer = _JsonlWriter(text)
+            self._writer = _JsonlWriter(stream)
         return self
 
     def write(self, row: dict[str, Any]) -> None:
@@ -149,7 +177,7 @@ class AtomicRowSink:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None and isinstance(self._writer, _CsvWriter):
+            if exc_type is None and self._writer is not None:
                 self._writer.finish()
             self._stack.close()
         except BaseException:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel.counting import DistinctCounter
 from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelRequestError
 from airflow_provider_ozonetel.sink import check_format, file_suffix
 
@@ -171,7 +172,7 @@ class OzonetelCDRDetailsOperator(_OzonetelOperator):
         for start, end in windows:  # validate every window's request before sending any
             hook.build_cdr_request(day, **self._filters(start, end))
         log.info("Pulling CDRs of %s (IST) in %d request(s)", day.isoformat(), len(windows))
-        call_ids: set[Any] = set()
+        call_ids = DistinctCounter()
         rows = self._rows(hook, day, windows, call_ids)
         if self.destination is None:
             return list(rows)
@@ -183,7 +184,7 @@ class OzonetelCDRDetailsOperator(_OzonetelOperator):
             "path": str(path),
             "format": self._format_label(),
             "rows": sink.rows,
-            "calls": len(call_ids),
+            "calls": call_ids.count(),
             "requests": hook.requests_sent[CDR_ENDPOINT],
         }
         self._annotate_outlets(context, result)
@@ -219,7 +220,7 @@ class OzonetelCDRDetailsOperator(_OzonetelOperator):
         }
 
     def _rows(
-        self, hook: OzonetelHook, day: dt.date, windows: list[tuple[Any, Any]], call_ids: set[Any]
+        self, hook: OzonetelHook, day: dt.date, windows: list[tuple[Any, Any]], call_ids: DistinctCounter
     ) -> Iterator[dict[str, Any]]:
         from airflow_provider_ozonetel.records import normalize_cdr
 
