@@ -47,7 +47,7 @@ def test_html_502_then_success_backs_off_and_recovers(hook, fake_clock, requests
     assert cdr.call_count == 3
     backoff_1, backoff_2, pacing = fake_clock.sleeps
     assert 2 <= backoff_1 <= 4 and 4 <= backoff_2 <= 6  # exponential + jitter
-    assert backoff_1 + backoff_2 + pacing == pytest.approx(60)  # retries count against 2/min too
+    assert backoff_1 + backoff_2 + pacing == pytest.approx(61.2)  # retries count against 2/min too
     assert "fetchCDRDetails answered HTTP 502 with a body that is not valid JSON" in caplog.text
     assert "retrying in" in caplog.text and "(retry 1 of 3)" in caplog.text
 
@@ -72,17 +72,17 @@ def test_rate_limit_answer_waits_for_the_window_and_retries(hook, fake_clock, re
     with caplog.at_level(logging.INFO):
         assert len(hook.get_cdr_details(DAY)) == 1
     assert cdr.call_count == 2
-    assert fake_clock.sleeps == [60]
+    assert fake_clock.sleeps == [pytest.approx(61.2)]  # a full window, plus the 2% margin
     assert (
         "the vendor's rate limit answered (fetchCDRDetails answered HTTP 429: API rate limit" in caplog.text
     )
-    assert "Pacing fetchCDRDetails" in caplog.text and "waiting 60.0 s" in caplog.text
+    assert "Pacing fetchCDRDetails" in caplog.text and "waiting 61.2 s" in caplog.text
 
 
 def test_rate_limit_body_on_http_200_is_a_rate_limit(hook, fake_clock, requests_mock):
     calls = requests_mock.get(CALLBACKS_URL, [{"json": CALLBACKS_RATE_LIMIT}, FOUND])
     assert len(hook.get_call_details(BIG_UCID, report_type="historical")) == 1
-    assert calls.call_count == 2 and fake_clock.sleeps == [60]
+    assert calls.call_count == 2 and fake_clock.sleeps == [pytest.approx(61.2)]
 
 
 def test_rate_limit_retries_are_bounded(set_conn, fake_clock, requests_mock, ist_noon):
@@ -108,7 +108,7 @@ def test_fetch_cdr_is_paced_at_two_per_minute(hook, fake_clock, requests_mock):
         starts.append(fake_clock.now)
         fake_clock.now += 0.5
     offsets = [round(s - starts[0], 1) for s in starts]
-    assert offsets == [0, 0.5, 60, 60.5]
+    assert offsets == [0, 0.5, 61.2, 61.7]  # the window plus a 2% margin
     assert all(sum(1 for s in starts if t <= s < t + 60) <= 2 for t in starts)
 
 
@@ -128,4 +128,4 @@ def test_shorter_rate_window_for_the_emulator(set_conn, fake_clock, requests_moc
     requests_mock.get(CDR_URL, **OK)
     for _ in range(3):
         hook.get_cdr_details(DAY)
-    assert fake_clock.sleeps == [1]
+    assert fake_clock.sleeps == [pytest.approx(1.02)]
