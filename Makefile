@@ -25,6 +25,11 @@ test: lint
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# Benchmarks against the emulator (not part of make test); writes bench/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/run_all.py
+
 # The connection form and Test button in a real Airflow UI, in headless Chromium
 # (installs Debian's chromium and Playwright for Python when missing).
 test-ui: $(STAMP)

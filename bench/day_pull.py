@@ -1,0 +1,189 @@
+"""Benchmark 1: a day pull's wall time and peak memory, provider vs. hand-written baseline vs. floor.
+
+For emulator days of 50k, 200k and 500k calls (about 1.14 rows a call), each run in a fresh
+process, median of several runs:
+
+- provider: OzonetelCDRDetailsOperator (typed rows, jsonl) to a local file;
+- baseline: what a user writes today: ``requests`` with ``.json()`` on the whole body, then a
+  loop writing each record with ``json.dumps``;
+- floor: the bytes of the same answer read and discarded (download only).
+
+Wall time covers the pull (request to file closed): every variant imports what it uses before its
+clock starts (the provider's execute-time imports, ~0.5 s, are paid once per task, not per row).
+Peak RSS is the process's own high-water mark (``getrusage``), imports included (importing
+``airflow.sdk`` alone is ~110 MB).
+
+    python bench/day_pull.py                      # all sizes, 3 runs each
+    python bench/day_pull.py --sizes 50000 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _common import API_KEY, USER, emulator, median, peak_rss_mb, save
+
+VARIANTS = ("provider", "baseline", "floor")
+MINUTE = 0.1  # emulator minute, so back-to-back runs never meet the 2/min limit
+
+
+def body_for(day: str) -> dict:
+    return {"fromDate": f"{day} 00:00:00", "toDate": f"{day} 23:59:59", "userName": USER}
+
+
+def run_provider(url: str, day: str, out: pathlib.Path) -> int:
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+    os.environ["AIRFLOW_CONN_OZONETEL_BENCH"] = json.dumps(
+        {
+            "conn_type": "ozonetel",
+            "host": url,
+            "login": USER,
+            "password": API_KEY,
+            "extra": {"auth_mode": "api_key"},
+        }
+    )
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.lineage import get_hook_lineage_collector
+
+    import airflow_provider_ozonetel.hooks.ozonetel
+    import airflow_provider_ozonetel.records
+    import airflow_provider_ozonetel.sink  # noqa: F401  (imported before the clock, like the baseline's)
+    from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOperator
+
+    ObjectStoragePath(f"file://{out.parent}").exists()  # loads the local filesystem back end
+    # Airflow's lineage collector starts on the first write through ObjectStoragePath (~0.3 s,
+    # once per process, whatever the day's size): start it before the clock too.
+    get_hook_lineage_collector()
+
+    operator = OzonetelCDRDetailsOperator(
+        task_id="bench",
+        ozonetel_conn_id="ozonetel_bench",
+        cdr_date=day,
+        destination=f"file://{out}",
+        hook_params={"rate_window_seconds": MINUTE},
+    )
+    start = time.perf_counter()
+    result = operator.execute(context={})
+    return result["rows"], time.perf_counter() - start
+
+
+def run_baseline(url: str, day: str, out: pathlib.Path):
+    import requests
+
+    start = time.perf_counter()
+    answer = requests.get(
+        url + "/ca_reports/fetchCDRDetails", json=body_for(day), headers={"apiKey": API_KEY}, timeout=600
+    )
+    records = answer.json()["details"]
+    with out.open("w") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    return len(records), time.perf_counter() - start
+
+
+def run_floor(url: str, day: str, out: pathlib.Path):
+    import requests
+
+    start = time.perf_counter()
+    size = 0
+    with requests.get(
+        url + "/ca_reports/fetchCDRDetails",
+        json=body_for(day),
+        headers={"apiKey": API_KEY},
+        timeout=600,
+        stream=True,
+    ) as answer:
+        for chunk in answer.iter_content(1 << 20):
+            size += len(chunk)
+    return size, time.perf_counter() - start
+
+
+def child(variant: str, url: str, day: str, out: str) -> None:
+    runner = {"provider": run_provider, "baseline": run_baseline, "floor": run_floor}[variant]
+    count, wall = runner(url, day, pathlib.Path(out))
+    print(json.dumps({"variant": variant, "count": count, "wall_s": wall, "peak_rss_mb": peak_rss_mb()}))
+
+
+def measure(variant: str, url: str, day: str, out: pathlib.Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", variant, "--url", url, "--day", day, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000, 500_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", choices=VARIANTS)
+    parser.add_argument("--url")
+    parser.add_argument("--day")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.url, args.day, args.out)
+        return
+
+    import pendulum
+
+    day = (pendulum.now("Asia/Kolkata").date() - dt.timedelta(days=2)).isoformat()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-day-") as work:
+        for size in args.sizes:
+            cache = pathlib.Path(work) / f"cache-{size}"
+            with emulator(
+                "--calls-per-day",
+                str(size),
+                "--minute-seconds",
+                str(MINUTE),
+                "--auth-mode",
+                "api_key",
+                "--cache-dir",
+                str(cache),
+                "--log-level",
+                "warning",
+            ) as url:
+                measure("floor", url, day, pathlib.Path(work) / "warm")  # generates and caches the day
+                runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+                for _ in range(args.runs):
+                    for variant in VARIANTS:
+                        out = pathlib.Path(work) / f"{variant}.jsonl"
+                        runs[variant].append(measure(variant, url, day, out))
+                        out.unlink(missing_ok=True)
+                row = {
+                    "calls": size,
+                    "rows": runs["provider"][0]["count"],
+                    "body_mb": runs["floor"][0]["count"] / 1e6,
+                }
+                for variant in VARIANTS:
+                    row[f"{variant}_wall_s"] = median([r["wall_s"] for r in runs[variant]])
+                    row[f"{variant}_rss_mb"] = median([r["peak_rss_mb"] for r in runs[variant]])
+                    row[f"{variant}_runs"] = runs[variant]
+                results.append(row)
+                print(
+                    f"{size:>7} calls, {row['rows']} rows, {row['body_mb']:.0f} MB: "
+                    + ", ".join(
+                        f"{v} {row[f'{v}_wall_s']:.2f} s / {row[f'{v}_rss_mb']:.0f} MB" for v in VARIANTS
+                    ),
+                    flush=True,
+                )
+    path = save("day_pull", {"day": day, "runs": args.runs, "sizes": results})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
