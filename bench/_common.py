@@ -9,11 +9,7 @@ import pathlib
 import platform
 import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from importlib.metadata import version
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -21,46 +17,11 @@ RESULTS = ROOT / "bench" / "results"
 USER, API_KEY = "bench_user", "bench-key-0001"
 
 
-@contextlib.contextmanager
-def emulator(*args: str) -> Iterator[str]:
-    """Run ``ozonetel-emulator --port 0 ...`` in its own process; yield its base URL."""
-    log = tempfile.NamedTemporaryFile("w+", prefix="ozonetel-emulator-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_ozonetel.emulator",
-            "--port",
-            "0",
-            "--user",
-            USER,
-            "--api-key",
-            API_KEY,
-            *args,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            first = pathlib.Path(log.name).read_text().partition("\n")[0].strip()
-            if first.startswith("http"):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the emulator did not start: {pathlib.Path(log.name).read_text()[-2000:]}"
-                )
-            time.sleep(0.05)
-        yield first
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        os.unlink(log.name)
+def emulator(*args: str):
+    """The emulator in its own process for the bench account; a context manager yielding its URL."""
+    from airflow_provider_ozonetel.emulator.process import emulator_process
+
+    return emulator_process("--user", USER, "--api-key", API_KEY, *args)
 
 
 def state(base_url: str) -> dict:

@@ -14,48 +14,16 @@ import os
 import pathlib
 import subprocess
 import sys
-import time
 
 import pendulum
+
+from airflow_provider_ozonetel.emulator.process import emulator_process
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
 HOME = DEMO / "airflow"
 OUTPUT = DEMO / "output"
 USER, API_KEY = "demo_user", "demo_key"
-
-
-def start_emulator(log_path: pathlib.Path) -> tuple[subprocess.Popen, str]:
-    """Start the emulator; its output goes to a log (a pipe nobody drains could block it)."""
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_ozonetel.emulator",
-            "--port",
-            "0",
-            "--user",
-            USER,
-            "--api-key",
-            API_KEY,
-            "--calls-per-day",
-            "2000",
-            "--seed",
-            "7",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        first_line = log_path.read_text().partition("\n")[0].strip()
-        if first_line.startswith("http"):
-            return process, first_line
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"the emulator did not start; see {log_path}")
 
 
 def demo_day() -> dt.date:
@@ -83,8 +51,18 @@ def main() -> int:
     HOME.mkdir(parents=True, exist_ok=True)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     log_path = DEMO / "dags-test.log"
-    emulator, base_url = start_emulator(DEMO / "emulator.log")
-    try:
+    emulator = emulator_process(
+        "--user",
+        USER,
+        "--api-key",
+        API_KEY,
+        "--calls-per-day",
+        "2000",
+        "--seed",
+        "7",
+        log_path=DEMO / "emulator.log",
+    )
+    with emulator as base_url:
         print(f"Emulator running at {base_url} (user {USER})")
         env = airflow_env(base_url)
         airflow = [sys.executable, "-m", "airflow"]
@@ -104,7 +82,7 @@ def main() -> int:
             print(log_path.read_text()[-4000:])
             print(f"The DAG run failed; the full log is {log_path}")
             return 1
-        rows = calls = 0
+        rows = 0
         call_ids = set()
         with path.open() as handle:
             for line in handle:
@@ -115,12 +93,6 @@ def main() -> int:
         print(f"  {rows} rows (one per call leg, UCID), {calls} calls (distinct CallID)")
         print(f"  Airflow log of the run: {log_path}")
         return 0
-    finally:
-        emulator.terminate()
-        try:
-            emulator.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
 
 
 if __name__ == "__main__":
