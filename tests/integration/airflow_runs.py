@@ -16,6 +16,7 @@ class RunResult:
     states: dict[str, str]  # task_id[map_index] -> state
     xcoms: dict[str, Any]  # task_id[map_index] -> return value
     tries: dict[str, int]
+    rendered: dict[str, Any]  # task_id[map_index] -> rendered template fields, as stored
 
 
 def dag_bag():
@@ -25,6 +26,7 @@ def dag_bag():
 
 
 def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunResult:
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields as RTIF
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -35,12 +37,15 @@ def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunR
     else:
         raise KeyError(dag_id)
     run = dag.test(logical_date=logical_date, run_conf=conf or {})
-    states, xcoms, tries = {}, {}, {}
+    states, xcoms, tries, rendered = {}, {}, {}, {}
     with create_session() as session:
         for ti in run.get_task_instances(session=session):
             key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
             states[key] = str(ti.state)
             tries[key] = ti.try_number
+            stored = session.get(RTIF, (dag_id, ti.task_id, run.run_id, ti.map_index))
+            if stored is not None:
+                rendered[key] = stored.rendered_fields
             query = XComModel.get_many(
                 run_id=run.run_id,
                 dag_ids=dag_id,
@@ -52,4 +57,4 @@ def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunR
             if rows:
                 value = rows[0].value
                 xcoms[key] = json.loads(value) if isinstance(value, str | bytes) else value
-    return RunResult(state=str(run.state), states=states, xcoms=xcoms, tries=tries)
+    return RunResult(state=str(run.state), states=states, xcoms=xcoms, tries=tries, rendered=rendered)

@@ -48,14 +48,16 @@ def read_rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def assert_no_secret(text: str) -> None:
+def assert_no_secret(text: str) -> str | None:
+    """Neither the API key nor the shared token (when one was minted) is in ``text``; returns the token."""
     from airflow.models.variable import Variable
 
     assert API_KEY not in text
     stored = Variable.get("ozonetel_token_ozonetel_default", default_var=None)
-    if stored:
-        token = json.loads(stored)["token"]
+    token = json.loads(stored)["token"] if stored else None
+    if token:
         assert token not in text
+    return token
 
 
 def test_daily_dag_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, capfd):
@@ -78,7 +80,9 @@ def test_daily_dag_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, c
         assert row["start_time"].startswith(DAY.isoformat()) and row["start_time"].endswith("+05:30")
     assert any(r["end_time"][:10] > DAY.isoformat() for r in rows), "a call crossing midnight"
     assert emulator.state.mints == 1
-    assert_no_secret(logs.text + "".join(capfd.readouterr()))
+    assert result.rendered["pull_cdr_day"]["destination"] == f"file://{tmp_path}/"
+    stored = json.dumps(result.rendered) + json.dumps(result.xcoms)  # rendered templates and XCom, as stored
+    assert assert_no_secret(logs.text + "".join(capfd.readouterr()) + stored), "the shared token was checked"
 
 
 def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs, capfd):
@@ -94,7 +98,9 @@ def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs
     rows = read_rows(pathlib.Path(xcom["path"].removeprefix("file://")))
     assert {r["monitor_ucid"] for r in rows} == set(found)
     assert all(r["api_key"] is None for r in rows)
-    assert_no_secret(logs.text + "".join(capfd.readouterr()) + json.dumps(result.xcoms))
+    assert_no_secret(
+        logs.text + "".join(capfd.readouterr()) + json.dumps(result.xcoms) + json.dumps(result.rendered)
+    )
 
 
 RECOVERS = {
