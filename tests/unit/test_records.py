@@ -20,24 +20,8 @@ from airflow_provider_ozonetel.records import (
     normalize_cdr,
     snake_case,
 )
-
-# The fetchCDRDetails docs sample (seed fetch-cdr-details-api.txt), with a real big-int UCID
-# in place of the docs' "31xxxxxxxx8".
-SAMPLE_CDR_JSON = """{
-  "AgentDialStatus": "answered", "AgentID": "xxxxx", "AgentName": "xxxxx",
-  "CallAudio": "https://s3.ap-southeast-1.amazonaws.com/recordings.kookoo.in/demo_user/xxxxxxxx567.mp3",
-  "CallDate": "2024-12-06", "CallID": 31733467784618213, "CallerConfAudioFile": "",
-  "CallerID": "504995", "CampaignName": "xxxxxxxx", "Comments": "", "ConferenceDuration": "00:00:00",
-  "CustomerDialStatus": "answered", "CustomerRingTime": "00:00:00", "DID": "90050", "DialOutName": "",
-  "DialStatus": "answered", "DialedNumber": "500994", "Disposition": "Wrap up time exceeded :1",
-  "Duration": "00:00:56", "DynamicDID": "", "E164": "+91504995", "EndTime": "12:20:57",
-  "Event": "AgentDial", "HandlingTime": "00:00:58", "HangupBy": "UserHangup",
-  "HoldDuration": "00:00:00", "Location": "Bangalore", "PickupTime": "12:20:01", "Rating": 0,
-  "RatingComments": "", "Skill": "General", "StartTime": "12:20:00", "Status": "Answered",
-  "TalkTime": "00:00:56", "TimeToAnswer": "00:00:01", "TransferType": "", "TransferredTo": "",
-  "Type": "InBound", "UCID": 31733467784618299, "UUI": "", "WrapUpEndTime": "12:20:59",
-  "WrapUpStartTime": "12:20:57", "WrapupDuration": "00:00:02"
-}"""
+from tests.answers import SEED_CALLBACK as SAMPLE_CALLBACK
+from tests.answers import SEED_CDR_JSON as SAMPLE_CDR_JSON
 
 EXPECTED_CDR = {
     "agent_dial_status": "answered",
@@ -85,48 +69,6 @@ EXPECTED_CDR = {
     "wrap_up_end_time": "2024-12-06T12:20:59+05:30",
     "wrap_up_start_time": "2024-12-06T12:20:57+05:30",
     "wrapup_duration_seconds": 2,
-}
-
-# The CallBacks docs sample (seed cdr-in-callbacks-api.txt); its empty "ConferenceData": is "".
-SAMPLE_CALLBACK = {
-    "monitorUCID": "xxxxxxxxxxxxxx",
-    "UUI": "xxxxx",
-    "Did": "xxxx",
-    "CampaignName": "xxxxxx",
-    "Location": "",
-    "CallerID": "xxxxx",
-    "PhoneName": "09xxxx46x9",
-    "Skill": "None",
-    "StartTime": "2021-02-09 10:33:53",
-    "EndTime": "2021-02-09 10:38:50",
-    "TimeToAnswer": "00:00:11",
-    "CallDuration": "00:04:57",
-    "Duration": "00:04:46",
-    "FallBackRule": "AgentDial",
-    "DialedNumber": "09xxxx679",
-    "Type": "manual",
-    "AgentID": "",
-    "AgentPhoneNumber": "09xxxxxxx9",
-    "AgentUniqueID": "None",
-    "AgentName": "None",
-    "Disposition": "",
-    "HangupBy": "UserHangup",
-    "Status": "Answered",
-    "AudioFile": "https://s3.ap-xxxxxxxxxxxxxamazxxxxxxs.com/recxxxxxxxxgs.kxxxo.in/mahxxxx_txr/DIA03xxxxxxxxa208dd02xxxxxd2.mp3",
-    "TransferType": "No Transfers",
-    "TransferredTo": "",
-    "Comments": "",
-    "DialStatus": "answered",
-    "Apikey": "KK7xxxxxxxxxx014c05b3efbaxxxxx1f70",
-    "AgentStatus": "answered",
-    "CustomerStatus": "answered",
-    "UserName": "maxxxra_xxr",
-    "CallerConfAudioFile": "",
-    "ConfDuration": "00:00:00",
-    "CampaignStatus": "OFFLINE",
-    "DataUniqueId": "",
-    "CallCompleted": "TRUE",
-    "ConferenceData": "",
 }
 
 EXPECTED_CALLBACK = {
