@@ -101,45 +101,19 @@ def cdr_body(records: list[dict], *, status: str = "success", message: str = "su
 
 
 def callback_record(ucid: int | str = BIG_UCID, api_key: str = "KEY") -> dict:
+    """The seed's CallBacks record for ``ucid`` on 2026-11-19, echoing ``api_key`` as the API does."""
     return {
+        **SEED_CALLBACK,
         "monitorUCID": str(ucid),
         "UUI": "None",
         "Did": "90050",
         "CampaignName": "Inbound_Support",
-        "Location": "",
         "CallerID": "504995",
-        "PhoneName": "09xxxx46x9",
-        "Skill": "None",
         "StartTime": "2026-11-19 10:33:53",
         "EndTime": "2026-11-19 10:38:50",
-        "TimeToAnswer": "00:00:11",
-        "CallDuration": "00:04:57",
-        "Duration": "00:04:46",
-        "FallBackRule": "AgentDial",
-        "DialedNumber": "09xxxx679",
-        "Type": "manual",
-        "AgentID": "",
-        "AgentPhoneNumber": "09xxxxxxx9",
-        "AgentUniqueID": "None",
-        "AgentName": "None",
-        "Disposition": "",
-        "HangupBy": "UserHangup",
-        "Status": "Answered",
         "AudioFile": "https://example.invalid/a.mp3",
-        "TransferType": "No Transfers",
-        "TransferredTo": "",
-        "Comments": "",
-        "DialStatus": "answered",
         "Apikey": api_key,
-        "AgentStatus": "answered",
-        "CustomerStatus": "answered",
         "UserName": "demo_user",
-        "CallerConfAudioFile": "",
-        "ConfDuration": "00:00:00",
-        "CampaignStatus": "OFFLINE",
-        "DataUniqueId": "",
-        "CallCompleted": "TRUE",
-        "ConferenceData": "",
     }
 
 
