@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def file_suffix(file_format: str, compression: str | None) -> str:
 
 def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
     """An ``ObjectStoragePath`` from a path or URL; a value ending in "/" is a folder for ``default_name``."""
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     text = str(destination)
     path = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(text)

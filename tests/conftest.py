@@ -36,6 +36,7 @@ import time_machine  # noqa: E402
 
 from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook  # noqa: E402
 from airflow_provider_ozonetel.hooks.token_store import InProcessTokenStore  # noqa: E402
+from airflow_provider_ozonetel.hooks.transport import Transport  # noqa: E402
 from airflow_provider_ozonetel.pacing import Clock  # noqa: E402
 from tests.answers import API_KEY, BASE, USER  # noqa: E402
 
@@ -79,10 +80,10 @@ def fake_clock() -> FakeClock:
 @pytest.fixture(autouse=True)
 def _fresh_shared_state():
     """Limiters and in-process tokens are per process: start every test from nothing."""
-    OzonetelHook._limiters.clear()
+    Transport._limiters.clear()
     InProcessTokenStore.clear()
     yield
-    OzonetelHook._limiters.clear()
+    Transport._limiters.clear()
     InProcessTokenStore.clear()
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from airflow_provider_ozonetel.compat import get_variable, in_task_context, set_variable
+
 log = logging.getLogger(__name__)
 
 
@@ -74,9 +76,7 @@ class VariableTokenStore:
         self.name = f"Airflow Variable {variable_key!r}"
 
     def load(self) -> StoredToken | None:
-        from airflow.sdk import Variable
-
-        raw = Variable.get(self.variable_key, default=None)
+        raw = get_variable(self.variable_key)
         if not raw:
             return None
         try:
@@ -87,22 +87,11 @@ class VariableTokenStore:
             return None
 
     def save(self, stored: StoredToken) -> None:
-        from airflow.sdk import Variable
-
-        Variable.set(
+        set_variable(
             self.variable_key,
             json.dumps({"token": stored.token, "minted_at": stored.minted_at}),
             description="CloudAgent API token shared by Ozonetel tasks (managed by the provider)",
         )
-
-
-def in_task_context() -> bool:
-    """True inside an Airflow task (or ``dag.test()``), where Variables can be read and written."""
-    try:
-        from airflow.sdk.execution_time import task_runner
-    except ImportError:  # pragma: no cover - the Task SDK is always there with Airflow 3
-        return False
-    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
 
 
 def variable_key(conn_id: str) -> str:

@@ -9,15 +9,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.exceptions import OzonetelRequestError
-from airflow_provider_ozonetel.operators.ozonetel import resolve_cdr_date
+from airflow_provider_ozonetel.operators.base import resolve_cdr_date
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 log = logging.getLogger(__name__)
 

@@ -110,6 +110,6 @@ def test_tokens_and_keys_are_registered_with_airflows_masker(hook, requests_mock
 def test_reprs_hold_no_secret(hook, requests_mock):
     requests_mock.post(TOKEN_URL, json={"token": TOKEN, "message": ""})
     hook.get_token()
-    for text in (repr(hook), repr(hook.settings), repr(hook._token), str(vars(hook.settings))):
+    for text in (repr(hook), repr(hook.settings), repr(hook.tokens.current), str(vars(hook.settings))):
         assert TOKEN not in text
     assert API_KEY not in repr(hook) and API_KEY not in repr(hook.settings)

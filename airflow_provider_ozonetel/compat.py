@@ -1,0 +1,39 @@
+"""What ``airflow.providers.common.compat`` does not cover: one place for version-dependent names.
+
+Everything else version-dependent comes from ``airflow.providers.common.compat.sdk``, as in
+Airflow's own providers. Nothing outside this module checks Airflow's version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def in_task_context() -> bool:
+    """True inside an Airflow task (or ``dag.test()``), where Variables can be read and written."""
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # pragma: no cover - the Task SDK is always there with Airflow 3
+        return False
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def get_variable(key: str) -> Any:
+    """The Variable's value, or None when it does not exist."""
+    from airflow.providers.common.compat.sdk import Variable
+
+    return Variable.get(key, default=None)
+
+
+def set_variable(key: str, value: str, description: str | None = None) -> None:
+    """Create or replace a Variable."""
+    from airflow.providers.common.compat.sdk import Variable
+
+    Variable.set(key, value, description=description)
+
+
+def mask_secret(secret: str) -> None:
+    """Register a secret with Airflow's masker (task logs, rendered fields, XCom)."""
+    from airflow.providers.common.compat.sdk import mask_secret as airflow_mask_secret
+
+    airflow_mask_secret(secret)

@@ -1,0 +1,90 @@
+"""The CDR in CallBacks API: one call's records, from the store the vendor's IST rules point to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_ozonetel import calendar, redaction
+from airflow_provider_ozonetel.exceptions import (
+    OzonetelDataNotAvailableError,
+    OzonetelError,
+    OzonetelRequestError,
+    is_no_data,
+)
+from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT
+
+if TYPE_CHECKING:
+    from airflow_provider_ozonetel.hooks.transport import Transport
+
+_API_KEY_FIELD = "Apikey"  # the CallBacks API echoes the account's key in every record
+
+log = logging.getLogger(__name__)
+
+
+class CallBacksClient:
+    """Looks up calls by UCID; remembers when the vendor refuses ``currentday`` (its deprecation)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.currentday_refused = False
+
+    def call_details(self, ucid: str, report_type: str, day: dt.date | None) -> list[dict[str, Any]]:
+        """``ucid``, ``report_type`` and ``day`` are already checked (``validation.py``)."""
+        if report_type != "auto":
+            return self.fetch(ucid, report_type)
+        if day is not None:
+            try:
+                chosen = calendar.callbacks_report_type(day)
+            except calendar.DataNotReady as gap:
+                raise OzonetelDataNotAvailableError(
+                    f"UCID {ucid}: {gap}", available_at=gap.ready_at
+                ) from None
+            if chosen == calendar.HISTORICAL or self.currentday_refused:
+                return self.fetch(ucid, calendar.HISTORICAL)
+            return self._currentday_or_historical(ucid, fall_through=False)
+        return self._currentday_or_historical(ucid, fall_through=True)
+
+    def _currentday_or_historical(self, ucid: str, *, fall_through: bool) -> list[dict[str, Any]]:
+        if not self.currentday_refused:
+            try:
+                records = self.fetch(ucid, calendar.CURRENT_DAY)
+            except OzonetelRequestError as exc:
+                if (exc.vendor_message or "").strip().lower() != "invalid reporttype":
+                    raise
+                # The vendor's deprecation variant: only "historical" exists.
+                log.warning("CallBacks refused reportType=currentday; using historical from now on")
+                self.currentday_refused = True
+            else:
+                if records or not fall_through:
+                    return records
+        return self.fetch(ucid, calendar.HISTORICAL)
+
+    def fetch(self, ucid: str, report_type: str, *, retry: bool = True) -> list[dict[str, Any]]:
+        """One CallBacks request; ``[]`` on "No Data Found"."""
+        settings = self.transport.settings
+        params = {
+            "userName": settings.user_name,
+            "apiKey": settings.api_key,
+            "ucid": ucid,
+            "reportType": report_type,
+        }
+        answer = self.transport.call_json(
+            CALLBACKS_ENDPOINT, "GET", settings.base_url + settings.callbacks_path, params=params, retry=retry
+        )
+        message = answer.get("message")
+        if is_no_data(message):
+            return []
+        if isinstance(message, dict):
+            message = [message]
+        if not isinstance(message, list):
+            raise OzonetelError(f"{CALLBACKS_ENDPOINT} answered success without records: {message!r}")
+        return [_without_api_key(record) for record in message if isinstance(record, dict)]
+
+
+def _without_api_key(record: dict[str, Any]) -> dict[str, Any]:
+    if _API_KEY_FIELD in record:
+        record = dict(record)
+        record[_API_KEY_FIELD] = redaction.REDACTED
+    return record

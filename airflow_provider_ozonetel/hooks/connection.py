@@ -1,0 +1,111 @@
+"""Settings from the ``ozonetel`` Connection, checked with errors that name the field and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_provider_ozonetel.exceptions import OzonetelAuthError
+from airflow_provider_ozonetel.hooks.masking import hide_secret
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Connection
+
+DEFAULT_BASE_URL = "https://in1-ccaas-api.ozonetel.com"
+DEFAULT_CALLBACKS_PATH = "/CAServices/CDR/callBacks.php"
+AUTH_MODES = ("token", "api_key")
+
+
+@dataclass(frozen=True)
+class OzonetelSettings:
+    """What the hook reads from the Connection."""
+
+    base_url: str
+    user_name: str
+    api_key: str = field(repr=False)
+    auth_mode: str = "token"
+    timeout: float = 600.0
+    connect_timeout: float = 30.0
+    callbacks_path: str = DEFAULT_CALLBACKS_PATH
+    verify_ssl: bool = True
+
+    @property
+    def account_key(self) -> str:
+        """One account, whatever the connection id: base URL + user name."""
+        return f"{self.base_url}|{self.user_name}"
+
+
+def normalize_base_url(host: str | None, port: int | None = None) -> str:
+    """A base URL from a connection host: a full URL, a bare domain, or empty (the default)."""
+    host = (host or "").strip()
+    if not host:
+        return DEFAULT_BASE_URL
+    if "://" not in host:
+        host = f"https://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OzonetelAuthError(
+            f"host: {host!r} is not a base URL or domain; use e.g. 'in1-ccaas-api.ozonetel.com' "
+            f"or 'https://api.ccaas.ozonetel.com' (empty means {DEFAULT_BASE_URL})"
+        )
+    netloc = parts.netloc
+    if port and not parts.port:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def read_settings(conn: Connection) -> OzonetelSettings:
+    """Check the Connection's fields and extras; the API key is hidden before anything else."""
+    extra = conn.extra_dejson
+
+    def field_value(name: str, default: Any = None) -> Any:
+        value = extra.get(name, extra.get(f"extra__ozonetel__{name}"))
+        return default if value in (None, "") else value
+
+    api_key = conn.password or ""
+    hide_secret(api_key)
+    auth_mode = str(field_value("auth_mode", "token")).strip().lower()
+    if auth_mode not in AUTH_MODES:
+        raise OzonetelAuthError(
+            f"auth_mode: {auth_mode!r} is not one of {', '.join(AUTH_MODES)}; set the connection's "
+            "Auth mode to 'token' (TOKEN_AUTH accounts) or 'api_key' (BASIC_AUTH accounts)"
+        )
+    if not conn.login:
+        raise OzonetelAuthError("login: the connection has no CloudAgent user name; set Login")
+    if not api_key:
+        raise OzonetelAuthError("password: the connection has no API key; set Password to the API key")
+    callbacks_path = str(field_value("callbacks_path", DEFAULT_CALLBACKS_PATH)).strip()
+    if not callbacks_path.startswith("/"):
+        callbacks_path = "/" + callbacks_path
+    return OzonetelSettings(
+        base_url=normalize_base_url(conn.host, conn.port),
+        user_name=conn.login.strip(),
+        api_key=api_key,
+        auth_mode=auth_mode,
+        timeout=_positive_float(field_value("timeout", 600), "timeout"),
+        connect_timeout=_positive_float(field_value("connect_timeout", 30), "connect_timeout"),
+        callbacks_path=callbacks_path,
+        verify_ssl=_as_bool(field_value("verify_ssl", True), "verify_ssl"),
+    )
+
+
+def _positive_float(value: Any, field: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number <= 0:
+        raise OzonetelAuthError(f"{field}: expected a number of seconds > 0, got {value!r}")
+    return number
+
+
+def _as_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise OzonetelAuthError(f"{field}: expected true or false, got {value!r}")

@@ -1,0 +1,83 @@
+"""What the operators share: the default CDR date, the hook, the output settings, the atomic sink."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel.sink import check_format, file_suffix
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
+
+    from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+
+log = logging.getLogger(__name__)
+
+
+def resolve_cdr_date(value: dt.date | str | None, context: Context, field: str = "cdr_date") -> dt.date:
+    """``value`` as a date; None (or "") follows the default rule of ``design.md``."""
+    if value not in (None, ""):
+        return calendar.parse_date(value, field)  # type: ignore[arg-type]
+    dag_run = context.get("dag_run")
+    anchor = context.get("logical_date") or getattr(dag_run, "run_after", None)
+    return calendar.default_cdr_date(
+        context.get("data_interval_start"), context.get("data_interval_end"), anchor
+    )
+
+
+class OzonetelBaseOperator(BaseOperator):
+    """What both operators share: the hook, the output settings, the atomic sink."""
+
+    def __init__(
+        self,
+        *,
+        destination: ObjectStoragePath | str | None = None,
+        file_format: str = "jsonl",
+        compression: str | None = None,
+        normalize: bool = True,
+        ozonetel_conn_id: str = "ozonetel_default",
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_format(file_format, compression)
+        self.destination = destination
+        self.file_format = file_format
+        self.compression = compression
+        self.normalize = normalize
+        self.ozonetel_conn_id = ozonetel_conn_id
+        self.hook_params = hook_params or {}
+
+    @property
+    def hook(self) -> OzonetelHook:
+        from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+
+        if getattr(self, "_hook", None) is None:
+            self._hook = OzonetelHook(self.ozonetel_conn_id, **self.hook_params)
+        return self._hook
+
+    def _storage_path(self, default_stem: str) -> ObjectStoragePath:
+        from airflow_provider_ozonetel.sink import as_storage_path
+
+        return as_storage_path(
+            self.destination, default_stem + file_suffix(self.file_format, self.compression)
+        )
+
+    def _sink(self, path: ObjectStoragePath):
+        from airflow_provider_ozonetel import records
+        from airflow_provider_ozonetel.sink import AtomicRowSink
+
+        return AtomicRowSink(
+            path,
+            file_format=self.file_format,
+            compression=self.compression,
+            csv_columns=records.CSV_COLUMNS if self.normalize else None,
+        )
+
+    def _format_label(self) -> str:
+        return self.file_format + ("+gzip" if self.compression else "")
