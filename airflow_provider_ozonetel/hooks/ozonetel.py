@@ -2,8 +2,10 @@
 
 It composes one idea per module: settings from the Connection (``connection.py``),
 request checks (``validation.py``), one request with pacing and retries
-(``transport.py``), the shared token (``tokens.py``, ``token_store.py``), and the two
-APIs (``cdr.py``, ``callbacks.py``).
+(``transport.py``), the shared token (``tokens.py``: the generateToken request and when to
+mint; ``token_store.py``: where tasks share it), and the two APIs (``cdr.py``,
+``callbacks.py``). The face holds only the composition, the public methods and the
+connection Test (``test_connection``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_ozonetel import calendar, redaction
-from airflow_provider_ozonetel.exceptions import OzonetelAuthError, OzonetelError
+from airflow_provider_ozonetel.exceptions import OzonetelError
 from airflow_provider_ozonetel.hooks.callbacks import CallBacksClient
 from airflow_provider_ozonetel.hooks.cdr import CDR_PATH, stream_cdr
 from airflow_provider_ozonetel.hooks.connection import (
@@ -28,7 +30,7 @@ from airflow_provider_ozonetel.hooks.connection import (
     read_settings,
 )
 from airflow_provider_ozonetel.hooks.token_store import TokenStore, default_store
-from airflow_provider_ozonetel.hooks.tokens import TOKEN_PATH, TokenManager
+from airflow_provider_ozonetel.hooks.tokens import TOKEN_PATH, TokenManager, request_token
 from airflow_provider_ozonetel.hooks.transport import (
     CALLBACKS_ENDPOINT,
     CDR_ENDPOINT,
@@ -106,11 +108,8 @@ class OzonetelHook(BaseHook):
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("max_retries", max_retries), ("rate_limit_retries", rate_limit_retries)):
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
-        if rate_window_seconds <= 0 or token_ttl_seconds <= 0:
-            raise ValueError("rate_window_seconds and token_ttl_seconds must be > 0")
+        if token_ttl_seconds <= 0:
+            raise ValueError(f"token_ttl_seconds: expected seconds > 0, got {token_ttl_seconds!r}")
         self.ozonetel_conn_id = ozonetel_conn_id
         self.retry = RetrySettings(
             max_retries=max_retries,
@@ -153,7 +152,10 @@ class OzonetelHook(BaseHook):
     def tokens(self) -> TokenManager:
         if self._tokens is None:
             self._tokens = TokenManager(
-                self.settings, self.token_store, ttl_seconds=self.token_ttl_seconds, mint=self._mint
+                self.settings,
+                self.token_store,
+                ttl_seconds=self.token_ttl_seconds,
+                mint=lambda: request_token(self.transport),
             )
         return self._tokens
 
@@ -185,20 +187,6 @@ class OzonetelHook(BaseHook):
         Raises :class:`OzonetelAuthError` in ``api_key`` auth mode, which uses no token.
         """
         return self.tokens.get_token(force_refresh)
-
-    def _mint(self) -> str:
-        settings = self.settings
-        answer = self.transport.call_json(
-            TOKEN_ENDPOINT,
-            "POST",
-            settings.base_url + TOKEN_PATH,
-            headers={"apiKey": settings.api_key, "Content-Type": "application/json"},
-            json_body={"userName": settings.user_name},
-        )
-        token = answer.get("token") if isinstance(answer, dict) else None
-        if not token or not isinstance(token, str):
-            raise OzonetelAuthError(f"{TOKEN_ENDPOINT} answered without a token")
-        return token
 
     # ------------------------------------------------------------------ fetchCDRDetails
     def build_cdr_request(

@@ -14,19 +14,37 @@ from typing import TYPE_CHECKING
 from airflow_provider_ozonetel.exceptions import OzonetelAuthError
 from airflow_provider_ozonetel.hooks.masking import hide_secret
 from airflow_provider_ozonetel.hooks.token_store import StoredToken, TokenStore, mint_lock
+from airflow_provider_ozonetel.hooks.transport import TOKEN_ENDPOINT
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
+    from airflow_provider_ozonetel.hooks.transport import Transport
 
 TOKEN_PATH = "/ca_apis/CAToken/generateToken"
 
 log = logging.getLogger(__name__)
 
 
+def request_token(transport: Transport) -> str:
+    """One generateToken request (``apiKey`` header, ``{"userName": ...}``); the new token."""
+    settings = transport.settings
+    answer = transport.call_json(
+        TOKEN_ENDPOINT,
+        "POST",
+        settings.base_url + TOKEN_PATH,
+        headers={"apiKey": settings.api_key, "Content-Type": "application/json"},
+        json_body={"userName": settings.user_name},
+    )
+    token = answer.get("token") if isinstance(answer, dict) else None
+    if not token or not isinstance(token, str):
+        raise OzonetelAuthError(f"{TOKEN_ENDPOINT} answered without a token")
+    return token
+
+
 class TokenManager:
     """The token of one account for one hook.
 
-    :param mint: sends the generateToken request and returns the new token.
+    :param mint: sends the generateToken request and returns the new token (``request_token``).
     """
 
     def __init__(

@@ -59,6 +59,16 @@ class RetrySettings:
     retry_max_wait: float = 60.0
     rate_window_seconds: float = 60.0
 
+    def __post_init__(self) -> None:
+        for name in ("max_retries", "rate_limit_retries"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
+        if self.rate_window_seconds <= 0:
+            raise ValueError(
+                f"rate_window_seconds: expected a number of seconds > 0, got {self.rate_window_seconds!r}"
+            )
+
     @property
     def paced_window(self) -> float:
         """The window the hook paces by: the vendor's, plus a margin. The hook starts the clock

@@ -70,3 +70,18 @@ def test_bad_connections_name_the_field(set_conn, overrides, message):
 def test_named_connection(set_conn):
     set_conn("ozonetel_eu", host="api.ccaas.ozonetel.com")
     assert OzonetelHook("ozonetel_eu").settings.base_url == "https://api.ccaas.ozonetel.com"
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("max_retries", -1),
+        ("max_retries", 1.5),
+        ("rate_limit_retries", -2),
+        ("rate_window_seconds", 0),
+        ("token_ttl_seconds", -5),
+    ],
+)
+def test_bad_hook_arguments_name_the_argument(argument, value):
+    with pytest.raises(ValueError, match=rf"^{argument}: expected"):
+        OzonetelHook(**{argument: value})
