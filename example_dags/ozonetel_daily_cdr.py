@@ -48,6 +48,7 @@ with DAG(
     wait = OzonetelHistoricalDataSensor(
         task_id="wait_for_historical_data",
         cdr_date="{{ params.cdr_date or '' }}",
+        deferrable=True,  # waits in the triggerer, holding no worker slot (needs a running triggerer)
     )
     pull = OzonetelCDRDetailsOperator(
         task_id="pull_cdr_day",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, conf
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.exceptions import OzonetelRequestError
@@ -20,19 +19,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_DEFERRABLE_ENV = "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"
-
-
-def _default_deferrable() -> bool:
-    """True unless deferral is turned off explicitly in the environment.
-
-    Airflow writes ``default_deferrable = false`` into every generated airflow.cfg, so
-    a file value cannot be told apart from a choice; the environment variable can.
-    """
-    value = os.environ.get(_DEFERRABLE_ENV)
-    if value is None:
-        return True
-    return value.strip().lower() in ("1", "true", "yes", "on")
+#: How long past the sensor's deadline a deferred task may stay deferred before Airflow fails it.
+#: The trigger fires at the deadline at the latest, and the resumed task then raises
+#: ``AirflowSensorTimeout`` with its own message; the grace keeps that message in the normal case,
+#: while a deployment without a running triggerer still fails instead of waiting forever.
+TRIGGER_TIMEOUT_GRACE = dt.timedelta(minutes=5)
 
 
 class OzonetelHistoricalDataSensor(BaseSensorOperator):
@@ -40,10 +31,9 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
     Succeed once Ozonetel's historical store holds ``cdr_date``: from 03:00 IST the next day,
     plus ``margin``.
 
-    With ``deferrable=True`` (the default, unless ``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE`` is
-    false) the task waits in the triggerer with a wall-clock trigger, holding no worker slot; when
-    the moment has passed it succeeds at once without deferring. Without deferral it pokes in
-    ``reschedule`` mode (also holding no slot between pokes).
+    With ``deferrable=True`` the task waits in the triggerer with a wall-clock trigger, holding no
+    worker slot; when the moment has passed it succeeds at once without deferring. Without
+    deferral it pokes in ``reschedule`` mode (also holding no slot between pokes).
 
     :param cdr_date: the IST day (templated); None follows the operators' default-date rule.
     :param margin: extra time after 03:00 IST (default 15 minutes).
@@ -51,6 +41,10 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
         ``historical`` request confirms the data is there; "No Data Found" keeps waiting, every
         ``poke_interval``, bounded by ``timeout``.
     :param ozonetel_conn_id: the connection, used only for the probe.
+    :param deferrable: wait in the triggerer (needs a running triggerer). Default: Airflow's
+        ``[operators] default_deferrable`` (false unless configured), as in Airflow's own providers.
+        Deferred, the task fails ``timeout`` seconds (plus ``TRIGGER_TIMEOUT_GRACE``) after it
+        started even when no triggerer runs.
     """
 
     template_fields: Sequence[str] = ("cdr_date", "probe_ucid")
@@ -64,7 +58,7 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
         probe_ucid: int | str | None = None,
         ozonetel_conn_id: str = "ozonetel_default",
         hook_params: dict[str, Any] | None = None,
-        deferrable: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float = 300,
         timeout: float = 12 * 3600,
         mode: str = "reschedule",
@@ -78,15 +72,17 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
         self.probe_ucid = probe_ucid
         self.ozonetel_conn_id = ozonetel_conn_id
         self.hook_params = hook_params or {}
-        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.deferrable = deferrable
 
     def ready_at(self, context: Context) -> pendulum.DateTime:
         """When the day's data is readable: 03:00 IST the next day plus the margin."""
+        return calendar.historical_ready_at(self._day(context)) + self.margin
+
+    def _day(self, context: Context) -> dt.date:
         try:
-            day = resolve_cdr_date(self.cdr_date, context)
+            return resolve_cdr_date(self.cdr_date, context)
         except ValueError as exc:
             raise OzonetelRequestError(str(exc)) from None
-        return calendar.historical_ready_at(day) + self.margin
 
     def execute(self, context: Context) -> None:
         if not self.deferrable:
@@ -102,7 +98,7 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
     def _finish_or_defer(self, context: Context, deadline: pendulum.DateTime) -> None:
         now = pendulum.now("UTC")
         moment = self.ready_at(context)
-        if now >= moment and self._probe_confirms():
+        if now >= moment and self._readable(context, moment):
             return
         if now >= deadline:
             raise AirflowSensorTimeout(
@@ -110,16 +106,29 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
                 f"(timeout={self.timeout} s; readable from {moment.isoformat()})"
             )
         wake = moment if now < moment else now + dt.timedelta(seconds=self.poke_interval)
-        self._defer_until(wake, deadline)
+        self._defer_until(wake, deadline, now)
 
     def poke(self, context: Context) -> bool:
         moment = self.ready_at(context)
         if pendulum.now("UTC") < moment:
             log.info("Historical data is readable from %s; waiting", moment.isoformat())
             return False
-        return self._probe_confirms()
+        return self._readable(context, moment)
 
-    def _defer_until(self, moment: pendulum.DateTime, deadline: pendulum.DateTime) -> None:
+    def _readable(self, context: Context, moment: pendulum.DateTime) -> bool:
+        """The moment has passed: true (with one log line) unless the probe says not yet."""
+        if not self._probe_confirms():
+            return False
+        log.info(
+            "Historical data of %s is readable: the moment (%s IST) has passed",
+            self._day(context).isoformat(),
+            moment.in_timezone(calendar.IST).isoformat(),
+        )
+        return True
+
+    def _defer_until(
+        self, moment: pendulum.DateTime, deadline: pendulum.DateTime, now: pendulum.DateTime
+    ) -> None:
         from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
         moment = min(moment, deadline)
@@ -128,6 +137,7 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
             trigger=DateTimeTrigger(moment=moment),
             method_name="execute_complete",
             kwargs={"deadline": deadline.isoformat()},
+            timeout=dt.timedelta(seconds=(deadline - now).total_seconds()) + TRIGGER_TIMEOUT_GRACE,
         )
 
     def _probe_confirms(self) -> bool:

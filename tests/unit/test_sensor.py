@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import logging
 
 import pendulum
 import pytest
@@ -10,7 +12,7 @@ import time_machine
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
-from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor
+from airflow_provider_ozonetel.sensors.ozonetel import TRIGGER_TIMEOUT_GRACE, OzonetelHistoricalDataSensor
 from tests.answers import BIG_UCID, CALLBACKS_URL, callback_record
 
 IST = "Asia/Kolkata"
@@ -25,6 +27,7 @@ def at(ist_time: str):
 
 def sensor(**kwargs):
     kwargs.setdefault("cdr_date", "2026-11-19")
+    kwargs.setdefault("deferrable", True)
     return OzonetelHistoricalDataSensor(task_id="wait", **kwargs)
 
 
@@ -116,12 +119,57 @@ def test_without_deferral_it_pokes_in_reschedule_mode(hook, requests_mock):
         assert task.poke(CONTEXT) is True
 
 
-def test_deferrable_by_default_unless_turned_off_in_the_environment(monkeypatch):
+@pytest.fixture
+def sensor_module_under_conf(monkeypatch):
+    """Re-import the sensor module with ``[operators] default_deferrable`` set (the default is read
+    when the module is imported, as in Airflow's own providers); restore it afterwards."""
+    from airflow_provider_ozonetel.sensors import ozonetel as module
+
+    def reload_with(value: str | None):
+        if value is None:
+            monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+        else:
+            monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", value)
+        return importlib.reload(module)
+
+    yield reload_with
     monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
-    assert sensor().deferrable is True
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "false")
-    assert sensor().deferrable is False
-    assert sensor(deferrable=True).deferrable is True
+    importlib.reload(module)
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, False), ("false", False), ("true", True)])
+def test_deferrable_defaults_to_airflows_default_deferrable(sensor_module_under_conf, configured, expected):
+    module = sensor_module_under_conf(configured)
+    assert module.OzonetelHistoricalDataSensor(task_id="wait").deferrable is expected
+    assert module.OzonetelHistoricalDataSensor(task_id="wait", deferrable=not expected).deferrable is (
+        not expected
+    )
+
+
+def test_without_deferral_by_default_it_pokes(hook, requests_mock):
+    with at("2026-11-20T01:00:00"):
+        task = OzonetelHistoricalDataSensor(task_id="wait", cdr_date="2026-11-19")
+        assert task.poke(CONTEXT) is False  # no TaskDeferred: the default is not to defer
+
+
+def test_deferral_has_a_timeout_so_no_triggerer_means_failure_not_forever():
+    with at("2026-11-20T01:00:00"), pytest.raises(TaskDeferred) as info:
+        sensor(timeout=3600).execute(CONTEXT)
+    assert info.value.timeout == dt.timedelta(hours=1) + TRIGGER_TIMEOUT_GRACE
+    deadline = pendulum.datetime(2026, 11, 20, 2, 30, tz=IST).isoformat()
+    with at("2026-11-20T02:00:00"), pytest.raises(TaskDeferred) as info:
+        sensor().execute_complete(CONTEXT, event=None, deadline=deadline)
+    assert info.value.timeout == dt.timedelta(minutes=30) + TRIGGER_TIMEOUT_GRACE
+
+
+def test_one_log_line_when_the_moment_already_passed(caplog):
+    caplog.set_level(logging.INFO, logger="airflow_provider_ozonetel.sensors.ozonetel")
+    with at("2026-11-20T09:00:00"):
+        assert sensor().execute(CONTEXT) is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_ozonetel.sensors.ozonetel"]
+    assert lines == [
+        "Historical data of 2026-11-19 is readable: the moment (2026-11-20T03:15:00+05:30 IST) has passed"
+    ]
 
 
 def test_negative_margin_is_refused():
