@@ -2,7 +2,9 @@
 
 A failure at any point (network drop, truncated answer, vendor error at the end
 of a body) leaves no file at the destination and an earlier file there
-untouched; a rerun replaces the destination as a whole.
+untouched; a rerun replaces the destination as a whole. The bytes written are
+counted and hashed (sha256) on their way out, so a day's manifest needs no
+second read of the file.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
+import hashlib
 import io
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
@@ -26,6 +29,11 @@ FORMATS = ("jsonl", "csv")
 COMPRESSIONS = (None, "gzip")
 #: CSV column that collects the fields outside the fixed header, as a JSON object.
 EXTRA_COLUMN = "extra_fields"
+#: How a CSV row is written; ``rowdiff`` writes rows it reads back the same way to compare them.
+CSV_LINE_TERMINATOR = "\n"
+
+#: Called with each row and its bytes as written (a JSON line, a CSV record; no line end).
+RowObserver = Callable[[dict[str, Any], bytes], None]
 
 
 def check_format(file_format: str, compression: str | None) -> None:
@@ -50,6 +58,11 @@ def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
     return path
 
 
+def temporary_for(destination: ObjectStoragePath) -> ObjectStoragePath:
+    """A unique hidden sibling, ``.<name>.<12 hex>.tmp``: a write in progress (or a crashed one)."""
+    return destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp"
+
+
 _BATCH_BYTES = 1 << 20
 
 
@@ -58,16 +71,20 @@ class _JsonlWriter:
     requires it); rows are batched so the storage object sees ~1 MB writes, not one per row
     (each write through ObjectStoragePath is tracked for lineage)."""
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: BinaryIO, on_row: RowObserver | None = None):
         import msgspec
 
         self._stream = stream
         self._encode_into = msgspec.json.Encoder(enc_hook=str).encode_into
         self._batch = bytearray()
+        self._on_row = on_row
 
     def write(self, row: dict[str, Any]) -> None:
         batch = self._batch
+        start = len(batch)
         self._encode_into(row, batch, -1)
+        if self._on_row is not None:
+            self._on_row(row, bytes(batch[start:]))
         batch += b"\n"
         if len(batch) >= _BATCH_BYTES:
             self._stream.write(batch)
@@ -83,12 +100,13 @@ class _CsvWriter:
     """A fixed header (``columns`` then ``extra_fields``): loaders want a stable schema, and a
     streamed file cannot go back to widen its header when a new vendor field shows up."""
 
-    def __init__(self, stream: BinaryIO, columns: Iterable[str] | None):
+    def __init__(self, stream: BinaryIO, columns: Iterable[str] | None, on_row: RowObserver | None = None):
         self._stream = stream
         self._columns: list[str] | None = list(columns) if columns else None
         self._known: frozenset[str] = frozenset()
         self._text = io.StringIO()
-        self._writer = csv.writer(self._text, lineterminator="\n")
+        self._writer = csv.writer(self._text, lineterminator=CSV_LINE_TERMINATOR)
+        self._on_row = on_row
 
     def write(self, row: dict[str, Any]) -> None:
         if self._columns is None:  # raw records: the first record's fields make the header
@@ -98,7 +116,14 @@ class _CsvWriter:
         extra = {key: value for key, value in row.items() if key not in self._known}
         values = [_cell(row.get(column)) for column in self._columns]
         values.append(json.dumps(extra, ensure_ascii=False, default=str) if extra else "")
-        self._writer.writerow(values)
+        if self._on_row is None:
+            self._writer.writerow(values)
+        else:
+            start = self._text.tell()
+            self._writer.writerow(values)
+            self._text.seek(start)
+            record = self._text.read()  # the record just written; read() leaves us at the end again
+            self._on_row(row, record[: -len(CSV_LINE_TERMINATOR)].encode("utf-8"))
         if self._text.tell() >= _BATCH_BYTES:
             self._drain()
 
@@ -125,12 +150,35 @@ def _cell(value: Any) -> Any:
     return value
 
 
+class _CountingHash:
+    """A write-only stream that hashes (sha256) and counts the bytes on their way to ``stream``."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.sha256.update(data)
+        self.bytes += len(data)
+        return self._stream.write(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 class AtomicRowSink:
     """Rows to ``destination`` in ``jsonl`` or ``csv``, optionally gzip-compressed, atomically.
 
     Use as a context manager: leaving the block normally commits (the temporary
     object is moved onto the destination); leaving it with an exception deletes
-    the temporary object and re-raises.
+    the temporary object and re-raises. With ``commit_on_exit=False`` the caller
+    decides after the block: :meth:`commit` or :meth:`discard` (e.g. keep an
+    unchanged file as it is).
+
+    After the block, ``rows``, ``bytes`` and ``sha256`` describe the object as
+    stored (compressed bytes for gzip). ``on_row`` sees each row with its bytes
+    as written (``rowdiff`` compares pulls with it).
     """
 
     def __init__(
@@ -140,26 +188,40 @@ class AtomicRowSink:
         file_format: str = "jsonl",
         compression: str | None = None,
         csv_columns: Iterable[str] | None = None,
+        on_row: RowObserver | None = None,
+        commit_on_exit: bool = True,
     ):
         check_format(file_format, compression)
         self.destination = destination
         self.file_format = file_format
         self.compression = compression
         self.rows = 0
+        self.bytes = 0
+        self.sha256 = ""
+        self.committed = False
         self._csv_columns = csv_columns
-        self.temporary = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp"
+        self._on_row = on_row
+        self._commit_on_exit = commit_on_exit
+        self.temporary = temporary_for(destination)
         self._stack = contextlib.ExitStack()
+        self._counter: _CountingHash | None = None
         self._writer: _JsonlWriter | _CsvWriter | None = None
 
     def __enter__(self) -> AtomicRowSink:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
-        stream: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
+        raw: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
+        self._counter = _CountingHash(raw)
+        stream: BinaryIO = self._counter  # type: ignore[assignment]
         if self.compression == "gzip":
-            stream = self._stack.enter_context(gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6))
+            # No name and no time in the gzip header: the same rows give the same bytes (and
+            # sha256) on every pull, so an unchanged day is recognised as unchanged.
+            stream = self._stack.enter_context(
+                gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=6, mtime=0)
+            )
         if self.file_format == "csv":
-            self._writer = _CsvWriter(stream, self._csv_columns)
+            self._writer = _CsvWriter(stream, self._csv_columns, self._on_row)
         else:
-            self._writer = _JsonlWriter(stream)
+            self._writer = _JsonlWriter(stream, self._on_row)
         return self
 
     def write(self, row: dict[str, Any]) -> None:
@@ -181,23 +243,45 @@ class AtomicRowSink:
                 self._writer.finish()
             self._stack.close()
         except BaseException:
-            self._discard()
+            self.discard()
             raise
         if exc_type is not None:
-            self._discard()
+            self.discard()
             return
-        self._commit()
+        if self._counter is not None:
+            self.bytes = self._counter.bytes
+            self.sha256 = self._counter.sha256.hexdigest()
+        if self._commit_on_exit:
+            self.commit()
 
-    def _commit(self) -> None:
+    def commit(self) -> None:
+        """Move the temporary object onto the destination."""
         try:
             self.temporary.rename(self.destination)
         except BaseException:
-            self._discard()
+            self.discard()
             raise
+        self.committed = True
         log.info("Wrote %d rows to %s", self.rows, self.destination)
 
-    def _discard(self) -> None:
+    def discard(self) -> None:
+        """Delete the temporary object (nothing to do once committed)."""
+        if self.committed:
+            return
         try:
             self.temporary.unlink(missing_ok=True)
         except Exception:  # best effort: the destination is untouched either way
             log.warning("Could not delete the temporary object %s", self.temporary)
+
+
+def write_atomically(destination: ObjectStoragePath, data: bytes) -> None:
+    """Small bytes (a manifest) to ``destination`` through a temporary object and a rename."""
+    temporary = temporary_for(destination)
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+        temporary.rename(destination)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            temporary.unlink(missing_ok=True)
+        raise

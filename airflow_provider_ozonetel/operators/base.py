@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel.exceptions import OzonetelRequestError
 from airflow_provider_ozonetel.sink import check_format, file_suffix
 
 if TYPE_CHECKING:
@@ -28,6 +30,23 @@ def resolve_cdr_date(value: dt.date | str | None, context: Context, field: str =
     return calendar.default_cdr_date(
         context.get("data_interval_start"), context.get("data_interval_end"), anchor
     )
+
+
+def parse_hook_params(value: Any) -> dict[str, Any]:
+    """``hook_params`` as keyword arguments: a dict, or its JSON text (a rendered template)."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict):
+        raise OzonetelRequestError(
+            "hook_params: expected a dict of OzonetelHook arguments (or its JSON text), "
+            'e.g. {"rate_window_seconds": 60}'
+        )
+    return value
 
 
 class OzonetelBaseOperator(BaseOperator):
@@ -58,7 +77,7 @@ class OzonetelBaseOperator(BaseOperator):
         from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
 
         if getattr(self, "_hook", None) is None:
-            self._hook = OzonetelHook(self.ozonetel_conn_id, **self.hook_params)
+            self._hook = OzonetelHook(self.ozonetel_conn_id, **parse_hook_params(self.hook_params))
         return self._hook
 
     def _storage_path(self, default_stem: str) -> ObjectStoragePath:
@@ -68,7 +87,7 @@ class OzonetelBaseOperator(BaseOperator):
             self.destination, default_stem + file_suffix(self.file_format, self.compression)
         )
 
-    def _sink(self, path: ObjectStoragePath):
+    def _sink(self, path: ObjectStoragePath, **options: Any):
         from airflow_provider_ozonetel import records
         from airflow_provider_ozonetel.sink import AtomicRowSink
 
@@ -77,6 +96,7 @@ class OzonetelBaseOperator(BaseOperator):
             file_format=self.file_format,
             compression=self.compression,
             csv_columns=records.CSV_COLUMNS if self.normalize else None,
+            **options,
         )
 
     def _format_label(self) -> str:

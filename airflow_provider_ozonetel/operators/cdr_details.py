@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.counting import DistinctCounter
 from airflow_provider_ozonetel.exceptions import OzonetelRequestError
-from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, resolve_cdr_date
+from airflow_provider_ozonetel.operators.base import resolve_cdr_date
+from airflow_provider_ozonetel.operators.day_pull import OzonetelCDRDayPullBase
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
-
 log = logging.getLogger(__name__)
 
 
-class OzonetelCDRDetailsOperator(OzonetelBaseOperator):
+class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
     """
     Pull one IST day of call detail records (Fetch CDR Details API) into storage.
 
     The answer is streamed from the vendor to a temporary object next to the
     destination, and moved onto the destination only after the whole answer was
     read and judged a success: a failed run leaves no file (and an earlier file
-    untouched); a rerun of the same day replaces it.
+    untouched); a rerun of the same day replaces it. The day's manifest
+    (``<file>.manifest.json``: rows, calls, size, sha256, request windows) is written
+    after the file, so ``OzonetelCDRCatchUpOperator`` counts the day as present.
 
     :param cdr_date: the IST day (``date`` or ``YYYY-MM-DD``; templated). None: the IST date of
         ``data_interval_start`` when the run's data interval is non-empty, otherwise the IST day
@@ -73,50 +74,32 @@ class OzonetelCDRDetailsOperator(OzonetelBaseOperator):
         window_hours: float | None = None,
         from_time: str | None = None,
         to_time: str | None = None,
-        ucid: int | str | None = None,
-        campaign_name: str | None = None,
-        monitor_ucid: int | str | None = None,
-        call_type: str | None = None,
-        status: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        if window_hours is not None:
-            calendar.split_day(window_hours)  # validates now, at parse time
-            if from_time or to_time:
-                raise ValueError("window_hours: use either window_hours or from_time/to_time, not both")
+        if window_hours is not None and (from_time or to_time):
+            raise ValueError("window_hours: use either window_hours or from_time/to_time, not both")
+        super().__init__(window_hours=window_hours, **kwargs)
         self.cdr_date = cdr_date
-        self.window_hours = window_hours
         self.from_time = from_time
         self.to_time = to_time
-        self.ucid = ucid
-        self.campaign_name = campaign_name
-        self.monitor_ucid = monitor_ucid
-        self.call_type = call_type
-        self.status = status
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
 
         day = self._checked_day(context)
         hook = self.hook
-        windows = self._windows(day)
-        for start, end in windows:  # validate every window's request before sending any
-            hook.build_cdr_request(day, **self._filters(start, end))
-        log.info("Pulling CDRs of %s (IST) in %d request(s)", day.isoformat(), len(windows))
-        call_ids = DistinctCounter()
-        rows = self._rows(hook, day, windows, call_ids)
+        windows = self._windows(day, self.from_time, self.to_time)
         if self.destination is None:
-            return list(rows)
+            self._check_requests(hook, day, windows)
+            return list(self._rows(hook, day, windows, DistinctCounter()))
         path = self._storage_path(f"ozonetel_cdr_{day.isoformat()}")
-        with self._sink(path) as sink:
-            sink.write_all(rows)
+        pulled = self._pull_day(hook, day, path, windows)
         result = {
             "cdr_date": day.isoformat(),
             "path": str(path),
             "format": self._format_label(),
-            "rows": sink.rows,
-            "calls": call_ids.count(),
+            "rows": pulled.manifest.rows,
+            "calls": pulled.manifest.calls,
             "requests": hook.requests_sent[CDR_ENDPOINT],
         }
         self._annotate_outlets(context, result)
@@ -129,43 +112,6 @@ class OzonetelCDRDetailsOperator(OzonetelBaseOperator):
         except ValueError as exc:
             raise OzonetelRequestError(str(exc)) from None
         return day
-
-    def _windows(self, day: dt.date) -> list[tuple[Any, Any]]:
-        if self.window_hours is None:
-            return [(self.from_time or None, self.to_time or None)]
-        windows = calendar.split_day(self.window_hours)
-        if day != calendar.today_ist():
-            return windows
-        # Today: skip windows that have not begun; the current one ends now (None: the hook's default).
-        now = calendar.now_ist().time()
-        return [(start, None if end > now else end) for start, end in windows if start <= now]
-
-    def _filters(self, start: Any, end: Any) -> dict[str, Any]:
-        return {
-            "from_time": start,
-            "to_time": end,
-            "ucid": self.ucid or None,
-            "campaign_name": self.campaign_name or None,
-            "monitor_ucid": self.monitor_ucid or None,
-            "call_type": self.call_type or None,
-            "status": self.status or None,
-        }
-
-    def _rows(
-        self, hook: OzonetelHook, day: dt.date, windows: list[tuple[Any, Any]], call_ids: DistinctCounter
-    ) -> Iterator[dict[str, Any]]:
-        from airflow_provider_ozonetel.records import normalize_cdr
-
-        seen: set[Any] | None = set() if len(windows) > 1 else None
-        for start, end in windows:
-            for record in hook.iter_cdr_details(day, **self._filters(start, end)):
-                ucid = record.get("UCID")
-                if seen is not None:
-                    if ucid in seen:
-                        continue
-                    seen.add(ucid)
-                call_ids.add(record.get("CallID"))
-                yield normalize_cdr(record) if self.normalize else record
 
     def _annotate_outlets(self, context: Context, result: dict[str, Any]) -> None:
         """Put the day's file on the task's outlet asset events (their ``extra``)."""

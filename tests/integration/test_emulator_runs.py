@@ -129,7 +129,8 @@ def test_fault_then_recovery_gives_complete_data(emulator, tmp_path, monkeypatch
     rows = read_rows(tmp_path / f"ozonetel_cdr_{DAY.isoformat()}.jsonl")
     assert {r["ucid"] for r in rows} == {str(u) for u in emulator.dataset.ucids(DAY)}
     assert len(rows) == emulator.dataset.count_day(DAY)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"ozonetel_cdr_{DAY.isoformat()}.jsonl"]
+    name = f"ozonetel_cdr_{DAY.isoformat()}.jsonl"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name, name + ".manifest.json"]  # no temporary
     fired = emulator.state.faults[fault]["fired"]
     assert fired == (RECOVERS[fault].get("slow_count") or RECOVERS[fault][fault]), "the fault was served"
     if fault in ("drop", "truncate", "error_at_end"):

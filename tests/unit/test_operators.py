@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 
@@ -11,6 +12,7 @@ import pendulum
 import pytest
 import urllib3
 
+from airflow_provider_ozonetel import __version__
 from airflow_provider_ozonetel.exceptions import (
     OzonetelError,
     OzonetelRateLimitError,
@@ -86,7 +88,30 @@ def test_day_to_jsonl_typed_rows(tmp_path, fake_clock, vendor):
     assert rows[0]["start_time_utc"] == "2026-11-19T06:50:00Z"
     assert rows[0]["duration_seconds"] == 56
     assert cdr.last_request.json()["fromDate"] == "2026-11-19 00:00:00"
-    assert files_in(tmp_path / "out") == ["ozonetel_cdr_2026-11-19.jsonl"]  # no temporary left
+    # No temporary left; the manifest proves the file (written after it).
+    assert files_in(tmp_path / "out") == [
+        "ozonetel_cdr_2026-11-19.jsonl",
+        "ozonetel_cdr_2026-11-19.jsonl.manifest.json",
+    ]
+    manifest = json.loads((tmp_path / "out" / "ozonetel_cdr_2026-11-19.jsonl.manifest.json").read_text())
+    data = path.read_bytes()
+    assert manifest == {
+        "cdr_date": DAY,
+        "file": "ozonetel_cdr_2026-11-19.jsonl",
+        "format": "jsonl",
+        "compression": None,
+        "normalize": True,
+        "rows": 6,
+        "calls": 3,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "windows": [["2026-11-19 00:00:00", "2026-11-19 23:59:59"]],
+        "filters": {},
+        "pulled_at": "2026-11-20T06:30:00+00:00",
+        "provider_version": __version__,
+        "changes": None,
+        "manifest_version": 1,
+    }
 
 
 def test_raw_records_keep_ids_exact(tmp_path, fake_clock, vendor):
@@ -194,7 +219,10 @@ def test_rerun_replaces_the_day(tmp_path, fake_clock, vendor):
     second = cdr_op(tmp_path, fake_clock).execute(context())
     lines = (tmp_path / "out" / "ozonetel_cdr_2026-11-19.jsonl").read_text().splitlines()
     assert second["rows"] == 1 and [json.loads(x)["ucid"] for x in lines] == [str(BIG_UCID + 5)]
-    assert files_in(tmp_path / "out") == ["ozonetel_cdr_2026-11-19.jsonl"]
+    assert files_in(tmp_path / "out") == [
+        "ozonetel_cdr_2026-11-19.jsonl",
+        "ozonetel_cdr_2026-11-19.jsonl.manifest.json",
+    ]
 
 
 def test_no_destination_returns_the_rows(tmp_path, fake_clock, vendor):

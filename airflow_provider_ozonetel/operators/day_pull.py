@@ -1,0 +1,202 @@
+"""The pull of one IST day into a file with its manifest: what the day and catch-up operators share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel.counting import DistinctCounter
+from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+    from airflow_provider_ozonetel.manifest import Expected, Manifest
+    from airflow_provider_ozonetel.rowdiff import Changes
+
+log = logging.getLogger(__name__)
+
+Window = tuple[Any, Any]
+FILTER_FIELDS = ("ucid", "campaign_name", "monitor_ucid", "call_type", "status")
+
+
+@dataclass(frozen=True)
+class DayPulled:
+    """A day's pull: the manifest now beside the file, what changed, whether the file was replaced."""
+
+    manifest: Manifest
+    changes: Changes | None
+    replaced: bool
+
+
+class OzonetelCDRDayPullBase(OzonetelBaseOperator):
+    """Options and steps of a day pull (Fetch CDR Details), shared by the CDR operators.
+
+    :param window_hours: split a day into windows of this many hours, one request each.
+    :param ucid: / :param campaign_name: / :param monitor_ucid: / :param call_type: / :param status:
+        the API's optional filters.
+    """
+
+    def __init__(
+        self,
+        *,
+        window_hours: float | None = None,
+        ucid: int | str | None = None,
+        campaign_name: str | None = None,
+        monitor_ucid: int | str | None = None,
+        call_type: str | None = None,
+        status: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if window_hours is not None:
+            calendar.split_day(window_hours)  # validates now, at parse time
+        self.window_hours = window_hours
+        self.ucid = ucid
+        self.campaign_name = campaign_name
+        self.monitor_ucid = monitor_ucid
+        self.call_type = call_type
+        self.status = status
+
+    # ------------------------------------------------------------------ requests
+    def _windows(self, day: dt.date, from_time: Any = None, to_time: Any = None) -> list[Window]:
+        if self.window_hours is None:
+            return [(from_time or None, to_time or None)]
+        windows = calendar.split_day(self.window_hours)
+        if day != calendar.today_ist():
+            return windows
+        # Today: skip windows that have not begun; the current one ends now (None: the hook's default).
+        now = calendar.now_ist().time()
+        return [(start, None if end > now else end) for start, end in windows if start <= now]
+
+    def _filters(self, start: Any, end: Any) -> dict[str, Any]:
+        filters = {name: getattr(self, name) or None for name in FILTER_FIELDS}
+        return {"from_time": start, "to_time": end, **filters}
+
+    def _filter_values(self) -> dict[str, str]:
+        """The filters in use, as text (how a manifest records them)."""
+        return {name: str(value) for name in FILTER_FIELDS if (value := getattr(self, name))}
+
+    def _expected(self) -> Expected:
+        from airflow_provider_ozonetel.manifest import Expected
+
+        return Expected(self.file_format, self.compression, self.normalize, self._filter_values())
+
+    def _check_requests(self, hook: OzonetelHook, day: dt.date, windows: list[Window]) -> list[list[str]]:
+        """Validate every request of the day before sending any; their ``[fromDate, toDate]``."""
+        bodies = [hook.build_cdr_request(day, **self._filters(start, end)) for start, end in windows]
+        return [[body["fromDate"], body["toDate"]] for body in bodies]
+
+    def _rows(
+        self, hook: OzonetelHook, day: dt.date, windows: list[Window], call_ids: DistinctCounter
+    ) -> Iterator[dict[str, Any]]:
+        from airflow_provider_ozonetel.records import normalize_cdr
+
+        seen: set[Any] | None = set() if len(windows) > 1 else None
+        for start, end in windows:
+            for record in hook.iter_cdr_details(day, **self._filters(start, end)):
+                ucid = record.get("UCID")
+                if seen is not None:
+                    if ucid in seen:
+                        continue
+                    seen.add(ucid)
+                call_ids.add(record.get("CallID"))
+                yield normalize_cdr(record) if self.normalize else record
+
+    # ------------------------------------------------------------------ the file and its manifest
+    def _pull_day(
+        self,
+        hook: OzonetelHook,
+        day: dt.date,
+        path: ObjectStoragePath,
+        windows: list[Window],
+        *,
+        previous: Manifest | None = None,
+    ) -> DayPulled:
+        """Stream the day into ``path`` atomically, then write its manifest (atomically, after it).
+
+        With ``previous`` (the manifest of a present file at ``path``), the new pull is compared
+        with that file row by row (by UCID) and replaces it only when its content changed.
+        """
+        from airflow_provider_ozonetel.rowdiff import Changes, RowIndex, compare, index_file
+
+        requested = self._check_requests(hook, day, windows)
+        log.info("Pulling CDRs of %s (IST) in %d request(s)", day.isoformat(), len(windows))
+        call_ids = DistinctCounter()
+        index = RowIndex() if previous is not None else None
+        sink = self._sink(
+            path, on_row=index.add_row if index is not None else None, commit_on_exit=previous is None
+        )
+        changes: Changes | None = None
+        try:
+            with sink:
+                sink.write_all(self._rows(hook, day, windows, call_ids))
+            if previous is not None and index is not None:
+                if (sink.bytes, sink.sha256) == (previous.bytes, previous.sha256):
+                    changes = Changes()
+                else:
+                    with path.open("rb") as stored:
+                        changes = compare(index_file(stored, self.file_format, self.compression), index)
+                if not changes:
+                    log.info(
+                        "%s: no row added, changed or removed since %s; the file is kept as it is",
+                        day.isoformat(),
+                        previous.pulled_at,
+                    )
+                    return DayPulled(previous, changes, replaced=False)
+                sink.commit()
+        finally:
+            sink.discard()  # nothing to do once committed
+        manifest = self._manifest(day, path, sink, call_ids.count(), requested, changes)
+        self._write_manifest(path, manifest)
+        if changes is not None:
+            log.info(
+                "%s: %d row(s) added, %d changed, %d removed since %s; the file was replaced",
+                day.isoformat(),
+                changes.added,
+                changes.changed,
+                changes.removed,
+                previous.pulled_at if previous else "the last pull",
+            )
+        return DayPulled(manifest, changes, replaced=True)
+
+    def _manifest(
+        self,
+        day: dt.date,
+        path: ObjectStoragePath,
+        sink: Any,
+        calls: int,
+        requested: list[list[str]],
+        changes: Changes | None,
+    ) -> Manifest:
+        from airflow_provider_ozonetel import __version__
+        from airflow_provider_ozonetel.manifest import Manifest
+
+        return Manifest(
+            cdr_date=day.isoformat(),
+            file=path.name,
+            format=self.file_format,
+            compression=self.compression,
+            normalize=self.normalize,
+            rows=sink.rows,
+            calls=calls,
+            bytes=sink.bytes,
+            sha256=sink.sha256,
+            windows=requested,
+            filters=self._filter_values(),
+            pulled_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            provider_version=__version__,
+            changes=changes.as_dict() if changes is not None else None,
+        )
+
+    @staticmethod
+    def _write_manifest(path: ObjectStoragePath, manifest: Manifest) -> None:
+        from airflow_provider_ozonetel.manifest import manifest_name
+        from airflow_provider_ozonetel.sink import write_atomically
+
+        write_atomically(path.parent / manifest_name(path.name), manifest.to_json())
