@@ -192,3 +192,74 @@ def default_cdr_date(
     if anchor is None:
         raise ValueError("cdr_date: no date given and the run has no logical date; pass cdr_date")
     return now_ist(anchor).date() - dt.timedelta(days=1)
+
+
+# ---------------------------------------------------------------- retention arithmetic
+# The vendor holds the IST days from ``oldest_available_date`` (today - 14) to today. A day
+# therefore leaves the window at the IST midnight that starts its 16th day: after that a
+# request for it comes back quietly empty (see ``check_retention``).
+
+
+def leaves_window_at(day: dt.date) -> pendulum.DateTime:
+    """The moment ``day`` stops being available from the vendor (IST midnight, 15 days on)."""
+    gone = day + dt.timedelta(days=RETENTION_DAYS)
+    return pendulum.datetime(gone.year, gone.month, gone.day, tz=IST)
+
+
+def newest_complete_day(now: dt.datetime | None = None) -> dt.date:
+    """The newest IST day that is over and readable: yesterday from 03:00 IST, else the day before."""
+    current = now_ist(now)
+    yesterday = current.date() - dt.timedelta(days=1)
+    if current >= historical_ready_at(yesterday):
+        return yesterday
+    return yesterday - dt.timedelta(days=1)
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """``first`` to ``last``, both included, oldest first (empty when ``first > last``)."""
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def retained_days(
+    now: dt.datetime | None = None, *, days: int | None = None, since: dt.date | None = None
+) -> list[dt.date]:
+    """The complete days the vendor still holds, oldest first (they leave the window first).
+
+    ``days`` keeps only the newest ``days`` of them; ``since`` drops those before it (where a
+    pipeline started).
+    """
+    newest = newest_complete_day(now)
+    first = oldest_available_date(now)
+    if days is not None:
+        first = max(first, newest - dt.timedelta(days=days - 1))
+    if since is not None:
+        first = max(first, since)
+    return days_between(first, newest)
+
+
+def hours_left(day: dt.date, now: dt.datetime | None = None) -> float:
+    """Hours until ``day`` leaves the vendor's window (negative once it has)."""
+    return (leaves_window_at(day) - now_ist(now)).total_seconds() / 3600
+
+
+def at_risk(missing: list[dt.date], alarm_days: int, now: dt.datetime | None = None) -> list[dt.date]:
+    """The ``missing`` days still in the window that leave it within ``alarm_days`` days."""
+    return [day for day in missing if 0 < hours_left(day, now) <= alarm_days * 24]
+
+
+def lost_days(
+    held: set[dt.date] | frozenset[dt.date],
+    *,
+    since: dt.date | None,
+    now: dt.datetime | None = None,
+) -> list[dt.date]:
+    """Days gone for good: older than the window, not in ``held``, from ``since`` on.
+
+    Without ``since``, the oldest day in ``held`` (the oldest day the folder holds) is where
+    the pipeline started; with neither, nothing can be said to be lost.
+    """
+    start = since if since is not None else min(held, default=None)
+    if start is None:
+        return []
+    newest_gone = oldest_available_date(now) - dt.timedelta(days=1)
+    return [day for day in days_between(start, newest_gone) if day not in held]

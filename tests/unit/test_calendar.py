@@ -136,3 +136,64 @@ def test_default_cdr_date_manual_run_near_midnight_utc():
 def test_default_cdr_date_without_any_date():
     with pytest.raises(ValueError, match="cdr_date"):
         calendar.default_cdr_date(None, None, None)
+
+
+# ---------------------------------------------------------------- retention arithmetic
+
+
+def test_a_day_leaves_the_window_at_ist_midnight_fifteen_days_on():
+    assert calendar.leaves_window_at(dt.date(2026, 11, 6)) == ist(2026, 11, 21)
+    # The last moment it is still available is the oldest day of the window.
+    assert calendar.oldest_available_date(ist(2026, 11, 20, 23, 59, 59)) == dt.date(2026, 11, 6)
+    assert calendar.oldest_available_date(ist(2026, 11, 21)) == dt.date(2026, 11, 7)
+
+
+@pytest.mark.parametrize(
+    ("now", "newest"),
+    [
+        (ist(2026, 11, 20, 2, 59, 59), dt.date(2026, 11, 18)),  # yesterday is not readable yet
+        (ist(2026, 11, 20, 3, 0), dt.date(2026, 11, 19)),
+        (ist(2026, 11, 20, 23, 0), dt.date(2026, 11, 19)),
+    ],
+)
+def test_newest_complete_day(now, newest):
+    assert calendar.newest_complete_day(now) == newest
+
+
+def test_retained_days_oldest_first_limited_by_days_and_since():
+    now = ist(2026, 11, 20, 12)
+    every = calendar.retained_days(now)
+    assert (every[0], every[-1], len(every)) == (dt.date(2026, 11, 6), dt.date(2026, 11, 19), 14)
+    assert calendar.retained_days(now, days=2) == [dt.date(2026, 11, 18), dt.date(2026, 11, 19)]
+    assert calendar.retained_days(now, days=40) == every
+    assert calendar.retained_days(now, since=dt.date(2026, 11, 18)) == [
+        dt.date(2026, 11, 18),
+        dt.date(2026, 11, 19),
+    ]
+    assert calendar.retained_days(now, since=dt.date(2026, 11, 21)) == []
+
+
+def test_at_risk_is_missing_days_leaving_within_alarm_days():
+    now = ist(2026, 11, 20, 12)
+    missing = [dt.date(2026, 11, 6), dt.date(2026, 11, 8), dt.date(2026, 11, 9), dt.date(2026, 11, 5)]
+    # The 6th leaves in 12 h, the 8th in 60 h, the 9th in 84 h; the 5th is already gone (lost, not at risk).
+    assert calendar.at_risk(missing, 3, now) == [dt.date(2026, 11, 6), dt.date(2026, 11, 8)]
+    assert calendar.at_risk(missing, 1, now) == [dt.date(2026, 11, 6)]
+    assert calendar.at_risk(missing, 0, now) == []
+    assert calendar.hours_left(dt.date(2026, 11, 6), now) == 12.0
+
+
+def test_lost_days_start_at_since_or_the_oldest_day_held():
+    now = ist(2026, 11, 20, 12)
+    held = {dt.date(2026, 11, 1), dt.date(2026, 11, 3), dt.date(2026, 11, 6)}
+    assert calendar.lost_days(held, since=None, now=now) == [
+        dt.date(2026, 11, 2),
+        dt.date(2026, 11, 4),
+        dt.date(2026, 11, 5),
+    ]
+    assert calendar.lost_days(held, since=dt.date(2026, 11, 4), now=now) == [
+        dt.date(2026, 11, 4),
+        dt.date(2026, 11, 5),
+    ]
+    assert calendar.lost_days(set(), since=None, now=now) == []  # nothing held, no since: a new pipeline
+    assert calendar.lost_days(set(), since=dt.date(2026, 11, 10), now=now) == []  # since inside the window
