@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo bench clean test-ui
+.PHONY: venv test lint demo bench clean test-ui dist
 
 venv: $(STAMP)
 
@@ -35,5 +35,12 @@ bench: $(STAMP)
 test-ui: $(STAMP)
 	VENV=$(VENV) scripts/ui_test_setup.sh
 
+# The sdist and the wheel in dist/, checked: LICENSE and NOTICE in both, the metadata users see.
+dist: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dist]'
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python scripts/check_dist.py dist
+
 clean:
-	rm -rf $(VENV) .airflow .airflow-test .demo .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .airflow .airflow-test .demo .pytest_cache .ruff_cache *.egg-info dist build
