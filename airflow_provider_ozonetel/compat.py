@@ -6,6 +6,7 @@ Airflow's own providers. Nothing outside this module checks Airflow's version.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -23,6 +24,19 @@ def get_variable(key: str) -> Any:
     from airflow.providers.common.compat.sdk import Variable
 
     return Variable.get(key, default=None)
+
+
+def forget_cached_variable(key: str) -> None:
+    """Drop ``key`` from Airflow's secrets cache (``[secrets] use_cache``), so the next read asks
+    the metadata store: values that tasks coordinate through must never be read stale."""
+    for module in ("airflow.sdk.execution_time.cache", "airflow.secrets.cache"):
+        try:
+            cache = __import__(module, fromlist=["SecretCache"]).SecretCache
+        except (ImportError, AttributeError):
+            continue
+        with contextlib.suppress(Exception):  # an uninitialized cache holds nothing to forget
+            cache.invalidate_variable(key)
+        return
 
 
 def set_variable(key: str, value: str, description: str | None = None) -> None:

@@ -25,8 +25,10 @@ class OzonetelAuthError(OzonetelError, AirflowFailException):
     """Credentials or auth mode are wrong: fix the connection. Fails the task without retries."""
 
 
-class OzonetelTokenExpiredError(OzonetelAuthError):
-    """The token was invalidated (expired, or another client minted a newer one)."""
+class OzonetelTokenExpiredError(OzonetelError):
+    """The token was invalidated (expired, or another client minted a newer one) and no new one can
+    be had now (the hourly mint quota is spent, or the mint lease was not released). The hook
+    recovers from "Token Expired" itself whenever it can; this error is retried by Airflow."""
 
 
 class OzonetelRequestError(OzonetelError, AirflowFailException, ValueError):
@@ -80,7 +82,8 @@ DOCUMENTED_ANSWERS: dict[str, type[OzonetelError]] = {
 
 _FIXES: dict[type[OzonetelError], str] = {
     OzonetelAuthError: "check the connection's login (CloudAgent user name), API key and auth mode",
-    OzonetelTokenExpiredError: "the token was invalidated; the hook mints a new one once and retries",
+    OzonetelTokenExpiredError: "the token was invalidated; the hook takes a newer shared token or mints "
+    "one within the hourly quota, and retries",
     OzonetelRequestError: "check the task's arguments",
     OzonetelRateLimitError: "the hook waits for the rate window and retries",
 }

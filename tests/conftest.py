@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -35,28 +36,39 @@ import pytest  # noqa: E402
 import time_machine  # noqa: E402
 
 from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook  # noqa: E402
-from airflow_provider_ozonetel.hooks.token_store import InProcessTokenStore  # noqa: E402
-from airflow_provider_ozonetel.hooks.transport import Transport  # noqa: E402
 from airflow_provider_ozonetel.pacing import Clock  # noqa: E402
+from airflow_provider_ozonetel.shared_state import MemoryStore  # noqa: E402
 from tests.answers import API_KEY, BASE, USER  # noqa: E402
 
 
 @dataclass
 class FakeClock:
-    """Monotonic time that only moves when someone sleeps on it."""
+    """Time that only moves when someone sleeps on it (or a test moves ``now``).
+
+    ``wall`` starts at the wall clock of the fake's creation (time-machine's, where a test pins
+    it) and moves with ``now``: rate grants and token ages follow the sleeps.
+    """
 
     now: float = 1000.0
     sleeps: list[float] = field(default_factory=list)
+    wall_start: float = field(default_factory=time.time)
+    #: Called, one each, at the next sleeps: what other processes do meanwhile.
+    on_sleep: list = field(default_factory=list)
 
     def monotonic(self) -> float:
         return self.now
 
+    def wall(self) -> float:
+        return self.wall_start + self.now - 1000.0
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+        if self.on_sleep:
+            self.on_sleep.pop(0)()
 
     def as_clock(self) -> Clock:
-        return Clock(monotonic=self.monotonic, sleep=self.sleep)
+        return Clock(monotonic=self.monotonic, sleep=self.sleep, wall=self.wall)
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +91,10 @@ def fake_clock() -> FakeClock:
 
 @pytest.fixture(autouse=True)
 def _fresh_shared_state():
-    """Limiters and in-process tokens are per process: start every test from nothing."""
-    Transport._limiters.clear()
-    InProcessTokenStore.clear()
+    """Rate budgets and tokens kept in the process: start every test from nothing."""
+    MemoryStore.clear()
     yield
-    Transport._limiters.clear()
-    InProcessTokenStore.clear()
+    MemoryStore.clear()
 
 
 @pytest.fixture

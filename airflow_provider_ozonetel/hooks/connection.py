@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -34,6 +35,11 @@ class OzonetelSettings:
     def account_key(self) -> str:
         """One account, whatever the connection id: base URL + user name."""
         return f"{self.base_url}|{self.user_name}"
+
+    @property
+    def account_id(self) -> str:
+        """A short, stable name for the account, for the keys of values tasks share."""
+        return hashlib.sha256(self.account_key.encode()).hexdigest()[:12]
 
 
 def normalize_base_url(host: str | None, port: int | None = None) -> str:

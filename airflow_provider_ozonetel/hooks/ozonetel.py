@@ -2,8 +2,9 @@
 
 It composes one idea per module: settings from the Connection (``connection.py``),
 request checks (``validation.py``), one request with pacing and retries
-(``transport.py``), the shared token (``tokens.py``: the generateToken request and when to
-mint; ``token_store.py``: where tasks share it), and the two APIs (``cdr.py``,
+(``transport.py``) paced by the account's shared budget (``budget.py``), the shared token
+(``tokens.py``: the generateToken request and when to mint; ``token_store.py``: how it is
+stored; both shared through ``variable_store.py``), and the two APIs (``cdr.py``,
 ``callbacks.py``). The face holds only the composition, the public methods and the
 connection Test (``test_connection``).
 """
@@ -11,9 +12,10 @@ connection Test (``test_connection``).
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
@@ -29,7 +31,6 @@ from airflow_provider_ozonetel.hooks.connection import (
     normalize_base_url,
     read_settings,
 )
-from airflow_provider_ozonetel.hooks.token_store import TokenStore, default_store
 from airflow_provider_ozonetel.hooks.tokens import TOKEN_PATH, TokenManager, request_token
 from airflow_provider_ozonetel.hooks.transport import (
     CALLBACKS_ENDPOINT,
@@ -37,6 +38,7 @@ from airflow_provider_ozonetel.hooks.transport import (
     RATE_LIMITS,
     TOKEN_ENDPOINT,
     WINDOW_MARGIN,
+    RateStats,
     RetrySettings,
     Transport,
 )
@@ -47,7 +49,12 @@ from airflow_provider_ozonetel.hooks.validation import (
     check_report_type,
     clean_ucid,
 )
+from airflow_provider_ozonetel.hooks.variable_store import default_store
 from airflow_provider_ozonetel.pacing import Clock
+
+if TYPE_CHECKING:
+    from airflow_provider_ozonetel.budget import Reservation
+    from airflow_provider_ozonetel.shared_state import SharedStore
 
 __all__ = [
     "AUTH_MODES",
@@ -80,13 +87,19 @@ class OzonetelHook(BaseHook):
     :param ozonetel_conn_id: Airflow connection id of type ``ozonetel``.
     :param max_retries: retries after timeouts, connection errors, 5xx and unreadable answers
         (exponential backoff with jitter between ``retry_min_wait`` and ``retry_max_wait`` seconds).
-    :param rate_limit_retries: retries after the vendor's rate-limit answer, each after a full window.
+    :param rate_limit_timeout: seconds one request may wait for the account's rate budget and
+        after the vendor's rate-limit answers (default 1800); then it fails with
+        :class:`OzonetelRateLimitError` saying how long it waited and how crowded the account was.
+    :param rate_limit_retries: deprecated; ``rate_limit_timeout`` replaces it. When given, the
+        timeout becomes that many paced windows plus one.
     :param rate_window_seconds: length of the vendor's rate window (60; shorter against the emulator).
         The hook paces by this window plus 2% (``WINDOW_MARGIN``).
     :param token_ttl_seconds: how long a token is reused before minting again (tokens live 60 min).
-    :param token_store: where tasks share the token; default: an Airflow Variable inside a task,
-        the process otherwise.
-    :param clock: monotonic time and sleep; tests pass a fake one.
+    :param settle_seconds: how long a claim on a shared value (a rate grant, the mint lease) waits
+        before checking that it held (default 1); must exceed the time a Variable write takes.
+    :param shared_store: where hooks share the token and the rate budget; default: Airflow
+        Variables inside a task, the process otherwise.
+    :param clock: monotonic time, wall time and sleep; tests pass a fake one.
     """
 
     conn_name_attr = "ozonetel_conn_id"
@@ -99,28 +112,41 @@ class OzonetelHook(BaseHook):
         ozonetel_conn_id: str = default_conn_name,
         *,
         max_retries: int = 3,
-        rate_limit_retries: int = 5,
+        rate_limit_timeout: float = 1800.0,
+        rate_limit_retries: int | None = None,
         retry_min_wait: float = 2.0,
         retry_max_wait: float = 60.0,
         rate_window_seconds: float = 60.0,
         token_ttl_seconds: float = 55 * 60,
-        token_store: TokenStore | None = None,
+        settle_seconds: float = 1.0,
+        shared_store: SharedStore | None = None,
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
         if token_ttl_seconds <= 0:
             raise ValueError(f"token_ttl_seconds: expected seconds > 0, got {token_ttl_seconds!r}")
+        if rate_limit_retries is not None:
+            if not isinstance(rate_limit_retries, int) or rate_limit_retries < 0:
+                raise ValueError(f"rate_limit_retries: expected an integer >= 0, got {rate_limit_retries!r}")
+            warnings.warn(
+                "rate_limit_retries is deprecated: use rate_limit_timeout (seconds); it is taken as "
+                f"{rate_limit_retries + 1} paced windows",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            rate_limit_timeout = (rate_limit_retries + 1) * rate_window_seconds * (1 + WINDOW_MARGIN)
         self.ozonetel_conn_id = ozonetel_conn_id
         self.retry = RetrySettings(
             max_retries=max_retries,
-            rate_limit_retries=rate_limit_retries,
+            rate_limit_timeout=rate_limit_timeout,
             retry_min_wait=retry_min_wait,
             retry_max_wait=retry_max_wait,
             rate_window_seconds=rate_window_seconds,
+            settle_seconds=settle_seconds,
         )
         self.token_ttl_seconds = token_ttl_seconds
         self.clock = clock or Clock()
-        self._token_store = token_store
+        self._shared_store = shared_store
         self._settings: OzonetelSettings | None = None
         self._transport: Transport | None = None
         self._tokens: TokenManager | None = None
@@ -142,7 +168,11 @@ class OzonetelHook(BaseHook):
     def transport(self) -> Transport:
         if self._transport is None:
             transport = Transport(
-                self.settings, retry=self.retry, clock=self.clock, requests_sent=self.requests_sent
+                self.settings,
+                retry=self.retry,
+                clock=self.clock,
+                requests_sent=self.requests_sent,
+                store=self.shared_store,
             )
             transport.tokens = self.tokens
             self._transport = transport
@@ -153,17 +183,20 @@ class OzonetelHook(BaseHook):
         if self._tokens is None:
             self._tokens = TokenManager(
                 self.settings,
-                self.token_store,
+                self.shared_store,
                 ttl_seconds=self.token_ttl_seconds,
                 mint=lambda: request_token(self.transport),
+                clock=self.clock,
+                settle=self.retry.settle_seconds,
             )
         return self._tokens
 
     @property
-    def token_store(self) -> TokenStore:
-        if self._token_store is None:
-            self._token_store = default_store(self.ozonetel_conn_id)
-        return self._token_store
+    def shared_store(self) -> SharedStore:
+        """Where the token and the rate budget are shared (``variable_store.default_store``)."""
+        if self._shared_store is None:
+            self._shared_store = default_store()
+        return self._shared_store
 
     @property
     def paced_window(self) -> float:
@@ -175,9 +208,31 @@ class OzonetelHook(BaseHook):
         return self.transport.session
 
     def close(self) -> None:
-        """Close the HTTP session."""
+        """Give back unused rate grants and close the HTTP session."""
         if self._transport is not None:
+            self._transport.release_unused()
             self._transport.close()
+
+    # ------------------------------------------------------------------ rate budget
+    def reserve_requests(self, endpoint: str, count: int) -> Reservation:
+        """Claim the account's next ``count`` starts for ``endpoint`` (``CDR_ENDPOINT`` or
+        ``CALLBACKS_ENDPOINT``) now; this hook's next requests there use them, in order.
+
+        Operators reserve before sending so they know how long the wait is (and can defer
+        instead of holding a worker slot). ``close()`` gives back what was not used.
+        """
+        if endpoint not in RATE_LIMITS:
+            raise ValueError(f"endpoint: expected one of {', '.join(RATE_LIMITS)}, got {endpoint!r}")
+        return self.transport.reserve(endpoint, count)
+
+    def adopt_reservation(self, endpoint: str, reservation: Reservation) -> None:
+        """Use a reservation made before a deferral (``Reservation.from_dict``) for the next requests."""
+        self.transport.adopt(endpoint, reservation)
+
+    @property
+    def rate_stats(self) -> RateStats:
+        """Seconds waited for the rate limits, rate-limit answers, competing requests seen."""
+        return self.transport.rate_stats
 
     # ------------------------------------------------------------------ tokens
     def get_token(self, force_refresh: bool = False) -> str:

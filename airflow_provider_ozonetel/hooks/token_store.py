@@ -1,117 +1,119 @@
-"""Where tasks share the CloudAgent token.
+"""How the shared token is stored: one value per account, the token in it encrypted.
 
-Minting a token invalidates every earlier one and is limited to 10 an hour, so
-all tasks of a deployment must use one token. Inside a task the token lives in
-an Airflow Variable (every worker reads the same metadata store; the name holds
-"token", so the UI and logs mask its value). Outside a task (scripts, the API
-server's Test button) it lives in the process. A file lock serializes minting
-between processes of one machine, so parallel tasks there mint once.
+Minting a token invalidates every earlier one and is limited to 10 an hour, so all tasks of a
+deployment that use one account (base URL + user name, whatever the connection id) share one
+token, kept in the shared store (an Airflow Variable inside tasks: ``variable_store.py``). The
+stored value holds the token encrypted with AES-GCM under a key derived from the API key (HKDF-
+SHA256, the account as salt), so the Variable, the metadata database and any log line showing
+the value (Airflow logs Variable writes at DEBUG) are useless without the API key. Beside it:
+when it was minted, the deployment's recent mint times (the hourly quota) and the mint lease.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
+import base64
 import json
 import logging
 import os
-import tempfile
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field, replace
 
-from airflow_provider_ozonetel.compat import get_variable, in_task_context, set_variable
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 log = logging.getLogger(__name__)
 
+_FORMAT = 1
+_INFO = b"airflow-provider-ozonetel shared token v1"
+_NONCE_BYTES = 12
+#: Mint times older than this no longer count against the vendor's hourly quota.
+QUOTA_WINDOW_SECONDS = 3600.0
+
+
+def token_key(account_id: str) -> str:
+    """The shared store's key for an account's token ("token" in the name: Airflow's UI masks it)."""
+    return f"ozonetel_token_{account_id}"
+
+
+class TokenCipher:
+    """Encrypts the token for one account with a key only holders of the API key can derive."""
+
+    def __init__(self, api_key: str, account_key: str) -> None:
+        self._aad = account_key.encode()
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=self._aad, info=_INFO).derive(
+            api_key.encode()
+        )
+        self._aead = AESGCM(derived)
+
+    def __repr__(self) -> str:  # never show the key
+        return "TokenCipher()"
+
+    def encrypt(self, token: str) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        return base64.b64encode(nonce + self._aead.encrypt(nonce, token.encode(), self._aad)).decode()
+
+    def decrypt(self, sealed: str) -> str | None:
+        """The token, or None when it cannot be read (another API key, a damaged value)."""
+        try:
+            raw = base64.b64decode(sealed, validate=True)
+            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], self._aad).decode()
+        except (InvalidTag, ValueError):
+            return None
+
 
 @dataclass(frozen=True)
-class StoredToken:
-    token: str
-    minted_at: float  # epoch seconds (wall clock: shared between machines)
+class TokenState:
+    """What the store holds for one account (the token decrypted)."""
 
-    def __repr__(self) -> str:  # never show the token itself
-        return f"StoredToken(minted_at={self.minted_at})"
+    token: str | None = field(default=None, repr=False)
+    minted_at: float = 0.0
+    #: Wall-clock times of this deployment's mints in the last hour.
+    mints: tuple[float, ...] = ()
+    lease_holder: str | None = None
+    lease_until: float = 0.0
 
+    def recent_mints(self, now: float) -> tuple[float, ...]:
+        return tuple(t for t in self.mints if t > now - QUOTA_WINDOW_SECONDS)
 
-class TokenStore(Protocol):
-    name: str
+    def leased_to_other(self, holder: str, now: float) -> bool:
+        return self.lease_holder not in (None, holder) and self.lease_until > now
 
-    def load(self) -> StoredToken | None: ...
-
-    def save(self, stored: StoredToken) -> None: ...
-
-
-class InProcessTokenStore:
-    """A token per key, kept in this process."""
-
-    _tokens: dict[str, StoredToken] = {}
-    _guard = threading.Lock()
-
-    def __init__(self, key: str):
-        self.key = key
-        self.name = f"in-process store {key!r}"
-
-    def load(self) -> StoredToken | None:
-        with self._guard:
-            return self._tokens.get(self.key)
-
-    def save(self, stored: StoredToken) -> None:
-        with self._guard:
-            self._tokens[self.key] = stored
-
-    @classmethod
-    def clear(cls) -> None:
-        with cls._guard:
-            cls._tokens.clear()
+    def with_lease(self, holder: str | None, until: float = 0.0) -> TokenState:
+        return replace(self, lease_holder=holder, lease_until=until)
 
 
-class VariableTokenStore:
-    """A token in an Airflow Variable, shared by every worker of the deployment."""
-
-    def __init__(self, variable_key: str):
-        self.variable_key = variable_key
-        self.name = f"Airflow Variable {variable_key!r}"
-
-    def load(self) -> StoredToken | None:
-        raw = get_variable(self.variable_key)
-        if not raw:
-            return None
-        try:
-            data = json.loads(raw) if isinstance(raw, str) else raw
-            return StoredToken(token=str(data["token"]), minted_at=float(data["minted_at"]))
-        except (ValueError, KeyError, TypeError):
-            log.warning("Ignoring an unreadable token in Variable %s; minting a new one", self.variable_key)
-            return None
-
-    def save(self, stored: StoredToken) -> None:
-        set_variable(
-            self.variable_key,
-            json.dumps({"token": stored.token, "minted_at": stored.minted_at}),
-            description="CloudAgent API token shared by Ozonetel tasks (managed by the provider)",
+def load_state(raw: str | None, cipher: TokenCipher) -> TokenState:
+    """The stored state; unreadable parts count as absent (a token that cannot be decrypted is
+    minted again)."""
+    if not raw:
+        return TokenState()
+    try:
+        data = json.loads(raw)
+        lease = data.get("lease") or {}
+        sealed = data.get("token")
+        token = cipher.decrypt(sealed) if sealed else None
+        if sealed and token is None:
+            log.warning("The shared token cannot be decrypted with this connection's API key; minting anew")
+        return TokenState(
+            token=token,
+            minted_at=float(data.get("minted_at") or 0),
+            mints=tuple(float(t) for t in data.get("mints") or ()),
+            lease_holder=lease.get("holder"),
+            lease_until=float(lease.get("until") or 0),
         )
+    except (ValueError, TypeError, AttributeError):
+        log.warning("Ignoring an unreadable shared token value; it is rewritten on the next mint")
+        return TokenState()
 
 
-def variable_key(conn_id: str) -> str:
-    return f"ozonetel_token_{conn_id}"
-
-
-def default_store(conn_id: str) -> TokenStore:
-    if in_task_context():
-        return VariableTokenStore(variable_key(conn_id))
-    return InProcessTokenStore(conn_id)
-
-
-@contextlib.contextmanager
-def mint_lock(account: str) -> Iterator[None]:
-    """Serialize "read store, mint, write store" between processes of this machine."""
-    digest = hashlib.sha256(account.encode()).hexdigest()[:16]
-    path = os.path.join(tempfile.gettempdir(), f"ozonetel-token-{digest}.lock")
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def dump_state(state: TokenState, cipher: TokenCipher, now: float) -> str:
+    data: dict = {
+        "v": _FORMAT,
+        "token": cipher.encrypt(state.token) if state.token else None,
+        "minted_at": state.minted_at,
+        "mints": list(state.recent_mints(now)),
+    }
+    if state.lease_holder:
+        data["lease"] = {"holder": state.lease_holder, "until": state.lease_until}
+    return json.dumps(data)

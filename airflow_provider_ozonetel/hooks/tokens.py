@@ -1,26 +1,53 @@
-"""One CloudAgent token per account: reused while fresh, minted only when needed, shared.
+"""One CloudAgent token per account: reused while fresh, minted at most once per expiry, shared.
 
-Minting invalidates every earlier token and is limited to 10 an hour, so the
-token is kept in a shared store (``token_store.py``) and minted under a lock.
+Minting invalidates every earlier token and the vendor allows 10 mints an hour per account. So
+the token lives in the shared store (``token_store.py``: encrypted, in an Airflow Variable inside
+tasks) and only the holder of a deployment-wide *mint lease* mints: the lease is claimed in the
+same stored value with claim-and-verify (``shared_state.py``), so two workers on two machines do
+not both mint; the others wait for the holder's token. After "Token Expired" a hook first takes a
+newer token another task stored, and mints only when there is none.
+
+Mints are counted in the stored value over a rolling hour and kept at or under
+``MAX_MINTS_PER_HOUR`` (8 of the vendor's 10, leaving room for people and other tools on the
+account). When a token expired and the quota is spent, the request fails with
+``OzonetelTokenExpiredError``, which Airflow retries (task retries), instead of burning the quota.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import random
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from airflow_provider_ozonetel.exceptions import OzonetelAuthError
+from airflow_provider_ozonetel.exceptions import OzonetelAuthError, OzonetelTokenExpiredError
 from airflow_provider_ozonetel.hooks.masking import hide_secret
-from airflow_provider_ozonetel.hooks.token_store import StoredToken, TokenStore, mint_lock
+from airflow_provider_ozonetel.hooks.token_store import (
+    QUOTA_WINDOW_SECONDS,
+    TokenCipher,
+    TokenState,
+    dump_state,
+    load_state,
+    token_key,
+)
 from airflow_provider_ozonetel.hooks.transport import TOKEN_ENDPOINT
+from airflow_provider_ozonetel.shared_state import claim_and_verify, process_lock
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
     from airflow_provider_ozonetel.hooks.transport import Transport
+    from airflow_provider_ozonetel.pacing import Clock
+    from airflow_provider_ozonetel.shared_state import SharedStore
 
 TOKEN_PATH = "/ca_apis/CAToken/generateToken"
+#: The deployment mints at most this many tokens per account in any hour (the vendor allows 10).
+MAX_MINTS_PER_HOUR = 8
+#: A mint lease lasts this long: enough for the generateToken request and its retries; if the
+#: holder dies, the others take over after it.
+LEASE_SECONDS = 120.0
+#: How often a hook waiting for another's mint looks at the store again (jittered).
+LEASE_POLL_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -50,62 +77,162 @@ class TokenManager:
     def __init__(
         self,
         settings: OzonetelSettings,
-        store: TokenStore,
+        store: SharedStore,
         *,
         ttl_seconds: float,
         mint: Callable[[], str],
+        clock: Clock,
+        settle: float,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.key = token_key(settings.account_id)
         self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self.settle = settle
+        self.rng = rng or random.Random()
+        self.holder = uuid.uuid4().hex[:16]
+        self._cipher = TokenCipher(settings.api_key, settings.account_key)
         self._mint_request = mint
-        self.current: StoredToken | None = None
+        self.current: TokenState | None = None
+        #: Tokens this hook minted (tests and benchmarks read it).
+        self.minted = 0
 
     def get_token(self, force_refresh: bool = False) -> str:
-        """The shared token: reused while younger than ``ttl_seconds``, minted otherwise."""
+        """The shared token: reused while younger than ``ttl_seconds``, minted otherwise.
+        ``force_refresh`` mints a new one even when the shared one is fresh."""
         if self.settings.auth_mode != "token":
             raise OzonetelAuthError("auth_mode: the connection uses 'api_key' auth, which has no token")
         if not force_refresh and self._fresh(self.current):
             return self.current.token  # type: ignore[union-attr]
-        with mint_lock(self.settings.account_key):
-            stored = None if force_refresh else self.store.load()
-            if self._fresh(stored):
-                self._adopt(stored)  # type: ignore[arg-type]
-            else:
-                self._adopt(self._mint())
-        return self.current.token  # type: ignore[union-attr]
+        stored = self._load()
+        if not force_refresh and self._fresh(stored):
+            return self._adopt(stored)
+        return self._obtain(rejected=stored.token if force_refresh else None)
 
     def recover_from_expired(self) -> bool:
-        """After "Token Expired": take a newer token from the store if another task minted one,
-        otherwise mint once. False when this hook held no token (nothing to recover)."""
+        """After "Token Expired": take a newer token another task stored, or mint one under the
+        lease within the hourly quota. False when this hook held no token (nothing to recover).
+        Raises :class:`OzonetelTokenExpiredError` (retried by Airflow) when no token can be had now.
+        """
         if self.settings.auth_mode != "token" or self.current is None:
             return False
         rejected = self.current.token
-        with mint_lock(self.settings.account_key):
-            stored = self.store.load()
-            if stored is not None and stored.token != rejected and self._fresh(stored):
-                log.info("Token was replaced by another task; using the newer shared token")
-                self._adopt(stored)
-                return True
-            log.info("Token expired or was invalidated; minting a new one")
-            self._adopt(self._mint())
+        stored = self._load()
+        if stored.token and stored.token != rejected and self._fresh(stored):
+            log.info("The token was replaced by another task; using the newer shared token")
+            self._adopt(stored)
+            return True
+        log.info("The token expired or was invalidated; getting a new one")
+        self._obtain(rejected=rejected)
         return True
 
-    def _fresh(self, stored: StoredToken | None) -> bool:
-        return stored is not None and time.time() - stored.minted_at < self.ttl_seconds
+    # ------------------------------------------------------------------ minting
+    def _obtain(self, rejected: str | None) -> str:
+        """A token other than ``rejected``: the one another hook mints meanwhile, or our own mint."""
+        give_up = self.clock.wall() + LEASE_SECONDS + 30
+        while True:
+            stored = self._load()
+            if self._usable(stored, rejected):
+                return self._adopt(stored)
+            now = self.clock.wall()
+            if stored.leased_to_other(self.holder, now):
+                if now > give_up:
+                    raise OzonetelTokenExpiredError(
+                        f"waited {LEASE_SECONDS + 30:.0f} s for another task to mint a CloudAgent token "
+                        "for this account; Airflow will retry the task"
+                    )
+                self.clock.sleep(self.rng.uniform(0.5, 1.5) * LEASE_POLL_SECONDS)
+                continue
+            if self._claim_lease(rejected):
+                try:
+                    return self._mint_under_lease(rejected)
+                finally:
+                    self._drop_lease()
 
-    def _adopt(self, stored: StoredToken) -> None:
-        hide_secret(stored.token)
-        self.current = stored
+    def _claim_lease(self, rejected: str | None) -> bool:
+        def propose(raw: str | None, now: float) -> tuple[str, str] | None:
+            state = load_state(raw, self._cipher)
+            if state.leased_to_other(self.holder, now) or self._usable(state, rejected):
+                return None  # someone holds it, or has minted meanwhile: look again
+            leased = state.with_lease(self.holder, now + LEASE_SECONDS)
+            return dump_state(leased, self._cipher, now), self.holder
 
-    def _mint(self) -> StoredToken:
+        def holds(raw: str | None, holder: str) -> bool:
+            return load_state(raw, self._cipher).lease_holder == holder
+
+        claimed = claim_and_verify(
+            self.store,
+            self.key,
+            propose,
+            holds,
+            clock=self.clock,
+            settle=self.settle,
+            description=_DESCRIPTION,
+            rng=self.rng,
+        )
+        return claimed is not None
+
+    def _mint_under_lease(self, rejected: str | None) -> str:
+        state = self._load()
+        if self._usable(state, rejected):
+            return self._adopt(state)
+        now = self.clock.wall()
+        recent = state.recent_mints(now)
+        if len(recent) >= MAX_MINTS_PER_HOUR:
+            wait = min(recent) + QUOTA_WINDOW_SECONDS - now
+            raise OzonetelTokenExpiredError(
+                f"the CloudAgent token expired and this deployment already minted {len(recent)} tokens for "
+                f"the account in the last hour (the provider keeps under the vendor's 10 an hour: at most "
+                f"{MAX_MINTS_PER_HOUR}); another client of the account may keep invalidating it. The next "
+                f"mint is allowed in {wait / 60:.0f} min; Airflow will retry the task"
+            )
         token = self._mint_request()
-        stored = StoredToken(token=token, minted_at=time.time())
         hide_secret(token)
-        self.store.save(stored)
+        now = self.clock.wall()
+        minted = TokenState(token=token, minted_at=now, mints=(*recent, now))
+        with process_lock(self.store, self.key):
+            self.store.write(self.key, dump_state(minted, self._cipher, now), _DESCRIPTION)
+        self.minted += 1
         log.info(
-            "Minted a CloudAgent token for user %s; shared through %s",
+            "Minted a CloudAgent token for user %s (%d minted for this account in the last hour); shared "
+            "through %s",
             self.settings.user_name,
+            len(minted.mints),
             self.store.name,
         )
-        return stored
+        return self._adopt(minted)
+
+    def _drop_lease(self) -> None:
+        """Free the lease if it is still ours (a mint that failed leaves no one waiting for it)."""
+        with process_lock(self.store, self.key):
+            raw = self.store.read(self.key)
+            state = load_state(raw, self._cipher)
+            if state.lease_holder == self.holder:
+                now = self.clock.wall()
+                self.store.write(
+                    self.key, dump_state(state.with_lease(None), self._cipher, now), _DESCRIPTION
+                )
+
+    # ------------------------------------------------------------------ helpers
+    def _load(self) -> TokenState:
+        return load_state(self.store.read(self.key), self._cipher)
+
+    def _fresh(self, state: TokenState | None) -> bool:
+        return (
+            state is not None
+            and state.token is not None
+            and self.clock.wall() - state.minted_at < self.ttl_seconds
+        )
+
+    def _usable(self, state: TokenState, rejected: str | None) -> bool:
+        return self._fresh(state) and state.token != rejected
+
+    def _adopt(self, state: TokenState) -> str:
+        hide_secret(state.token)
+        self.current = state
+        return state.token  # type: ignore[return-value]
+
+
+_DESCRIPTION = "CloudAgent token shared by Ozonetel tasks, encrypted (managed by the provider)"

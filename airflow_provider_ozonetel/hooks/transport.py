@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import Counter
+import random
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
@@ -15,6 +15,7 @@ import tenacity
 import urllib3
 
 from airflow_provider_ozonetel import __version__, redaction
+from airflow_provider_ozonetel.budget import Grant, RateBudget, Reservation
 from airflow_provider_ozonetel.exceptions import (
     OzonetelRateLimitError,
     OzonetelTokenExpiredError,
@@ -22,10 +23,11 @@ from airflow_provider_ozonetel.exceptions import (
     classify,
     unreadable_answer,
 )
-from airflow_provider_ozonetel.pacing import Clock, SlidingWindowLimiter
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
+    from airflow_provider_ozonetel.pacing import Clock
+    from airflow_provider_ozonetel.shared_state import SharedStore
 
 CDR_ENDPOINT = "fetchCDRDetails"
 CALLBACKS_ENDPOINT = "CallBacks"
@@ -34,6 +36,10 @@ TOKEN_ENDPOINT = "generateToken"
 WINDOW_MARGIN = 0.02
 #: Documented limits, requests per minute.
 RATE_LIMITS = {CDR_ENDPOINT: 2, CALLBACKS_ENDPOINT: 50}
+#: After a rate-limit answer the retry waits a full window plus up to this fraction of one, at
+#: random, so clients the shared budget does not know about (another tool on the account, a
+#: process outside a task) do not come back in step.
+RATE_ANSWER_JITTER = 0.25
 
 READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 _EXCERPT_CHARS = 120
@@ -54,20 +60,26 @@ class RetrySettings:
     """The hook's retry and pacing arguments."""
 
     max_retries: int = 3
-    rate_limit_retries: int = 5
+    #: Seconds one request may spend waiting for the account's rate budget and after the
+    #: vendor's rate-limit answers, before it fails.
+    rate_limit_timeout: float = 1800.0
     retry_min_wait: float = 2.0
     retry_max_wait: float = 60.0
     rate_window_seconds: float = 60.0
+    #: Seconds a claim on a shared value (rate grant, token lease) waits before checking it held.
+    settle_seconds: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("max_retries", "rate_limit_retries"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"max_retries: expected an integer >= 0, got {self.max_retries!r}")
         if self.rate_window_seconds <= 0:
             raise ValueError(
                 f"rate_window_seconds: expected a number of seconds > 0, got {self.rate_window_seconds!r}"
             )
+        for name in ("rate_limit_timeout", "settle_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"{name}: expected a finite number of seconds >= 0, got {value!r}")
 
     @property
     def paced_window(self) -> float:
@@ -76,12 +88,48 @@ class RetrySettings:
         request n+limit inside the vendor's window of request n."""
         return self.rate_window_seconds * (1 + WINDOW_MARGIN)
 
+    @property
+    def late_tolerance(self) -> float:
+        """How late a request may leave after its grant: half the margin (the other half is for
+        network jitter and clock skew). A grant older than that is given up for a new one."""
+        return self.rate_window_seconds * WINDOW_MARGIN / 2
+
+
+@dataclass
+class RateWait:
+    """What one request (its retries included) spent on the rate limits."""
+
+    waited: float = 0.0
+    rate_answers: int = 0
+    competing: int = 0
+    #: After a rate-limit answer: the earliest wall-clock time of the retry (a window plus jitter).
+    not_before: float | None = None
+    #: The vendor's last rate-limit answer, quoted when the wait is given up.
+    last_answer: str = ""
+
+
+@dataclass
+class RateStats:
+    """What the hook's requests spent on the rate limits, all requests together."""
+
+    waited: float = 0.0
+    rate_answers: int = 0
+    competing: int = 0
+    waits: Counter[str] = field(default_factory=Counter)
+
+
+def budget_key(account_id: str, endpoint: str) -> str:
+    """The shared store's key for an account's budget on one endpoint."""
+    return f"ozonetel_rate_budget_{endpoint}_{account_id}"
+
 
 class Transport:
-    """Sends requests for one account; owns the HTTP session, pacing and retries."""
+    """Sends requests for one account; owns the HTTP session, pacing and retries.
 
-    _limiters: dict[tuple[str, str, str], SlidingWindowLimiter] = {}
-    _limiters_guard = threading.Lock()
+    Pacing goes through the account's rate budget in ``store`` (``budget.py``): every hook of
+    the process, and inside tasks every worker of the deployment, shares one budget per account
+    and endpoint.
+    """
 
     def __init__(
         self,
@@ -90,13 +138,21 @@ class Transport:
         retry: RetrySettings,
         clock: Clock,
         requests_sent: Counter[str],
+        store: SharedStore,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.retry = retry
         self.clock = clock
         self.requests_sent = requests_sent
+        self.store = store
+        self.rng = rng or random.Random()
         self.tokens: TokenSource | None = None
+        self.rate_stats = RateStats()
         self._session: requests.Session | None = None
+        self._budgets: dict[str, RateBudget] = {}
+        self._reserved: dict[str, deque[Grant]] = {}
+        self._wait: RateWait | None = None
 
     # ------------------------------------------------------------------ session
     @property
@@ -139,7 +195,7 @@ class Transport:
         send_headers = dict(headers or {})
         self._add_auth(endpoint, send_headers)
         if endpoint in RATE_LIMITS:
-            self.limiter(endpoint).acquire()
+            self.acquire(endpoint, self._wait or RateWait())
         self.requests_sent[endpoint] += 1
         failure = None
         try:
@@ -189,16 +245,24 @@ class Transport:
 
     # ------------------------------------------------------------------ retries
     def with_retries(self, endpoint: str, attempt: Callable[[], Any]) -> Any:
-        """Run ``attempt`` with bounded retries; on "Token Expired" recover the token once and rerun."""
+        """Run ``attempt`` with bounded retries. On "Token Expired" the token is recovered (a newer
+        shared one, or a new mint within the quota) and the request sent again, as often as
+        recovery succeeds (``tokens.py`` bounds it)."""
+        outer, self._wait = self._wait, RateWait()
         try:
-            return self._retrying(endpoint, attempt)
-        except OzonetelTokenExpiredError:
-            if endpoint != CDR_ENDPOINT or self.tokens is None or not self.tokens.recover_from_expired():
-                raise
-        return self._retrying(endpoint, attempt)
+            while True:
+                try:
+                    return self._retrying(endpoint, attempt)
+                except OzonetelTokenExpiredError:
+                    if endpoint != CDR_ENDPOINT or self.tokens is None:
+                        raise
+                    if not self.tokens.recover_from_expired():
+                        raise
+        finally:
+            self._wait = outer
 
     def _retrying(self, endpoint: str, attempt: Callable[[], Any]) -> Any:
-        policy = _RetryPolicy(self, endpoint)
+        policy = _RetryPolicy(self, endpoint, self._wait or RateWait())
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(policy.retryable),
             stop=policy.stop,
@@ -214,30 +278,106 @@ class Transport:
             self.clock.sleep(seconds)
 
     # ------------------------------------------------------------------ pacing
-    def limiter(self, endpoint: str) -> SlidingWindowLimiter:
-        key = (self.settings.account_key, endpoint, str(self.retry.rate_window_seconds))
-        with self._limiters_guard:
-            limiter = self._limiters.get(key)
-            if limiter is None or limiter.clock is not self.clock:
-                limiter = SlidingWindowLimiter(
-                    name=endpoint,
-                    limit=RATE_LIMITS[endpoint],
-                    period=self.retry.paced_window,
-                    clock=self.clock,
+    def budget(self, endpoint: str) -> RateBudget:
+        """The account's budget for ``endpoint`` (its state lives in the shared store, so every
+        hook of the process, and of the deployment inside tasks, uses the same one)."""
+        budget = self._budgets.get(endpoint)
+        if budget is None:
+            budget = RateBudget(
+                self.store,
+                budget_key(self.settings.account_id, endpoint),
+                limit=RATE_LIMITS[endpoint],
+                period=self.retry.paced_window,
+                clock=self.clock,
+                settle=self.retry.settle_seconds,
+                description=f"Ozonetel rate budget of {self.settings.user_name} at "
+                f"{self.settings.base_url}, {endpoint} (managed by the provider)",
+                rng=self.rng,
+            )
+            self._budgets[endpoint] = budget
+        return budget
+
+    def reserve(self, endpoint: str, count: int) -> Reservation:
+        """Claim the next ``count`` starts for ``endpoint`` now; the next requests use them in order."""
+        reservation = self.budget(endpoint).reserve(count)
+        self.adopt(endpoint, reservation)
+        return reservation
+
+    def adopt(self, endpoint: str, reservation: Reservation) -> None:
+        """Use grants claimed earlier (by this task before a deferral) for the next requests."""
+        self._reserved.setdefault(endpoint, deque()).extend(reservation.grants)
+        self.rate_stats.competing = max(self.rate_stats.competing, reservation.competing)
+
+    def release_unused(self) -> None:
+        """Give back reserved grants no request used."""
+        for endpoint, queue in self._reserved.items():
+            if queue:
+                self.budget(endpoint).release(list(queue))
+                queue.clear()
+
+    def acquire(self, endpoint: str, wait: RateWait) -> None:
+        """Wait for this request's start in the account's budget (a reserved grant, or a new one)."""
+        budget = self.budget(endpoint)
+        queue = self._reserved.get(endpoint)
+        while True:
+            if queue:
+                grant = queue.popleft()
+            else:
+                reservation = budget.reserve(1, not_before=wait.not_before)
+                wait.not_before = None
+                wait.competing = max(wait.competing, reservation.competing)
+                self.rate_stats.competing = max(self.rate_stats.competing, reservation.competing)
+                grant = reservation.grants[0]
+            delay = grant.at - self.clock.wall()
+            if delay < -self.retry.late_tolerance:
+                # Woken too late (a deferral resumed late, a paused process): starting now could
+                # crowd the next window, so take a fresh grant.
+                log.info("%s: a rate grant is %.1f s old; taking a new one", endpoint, -delay)
+                continue
+            if wait.waited + max(delay, 0.0) > self.retry.rate_limit_timeout:
+                budget.release([grant])
+                raise self._budget_spent(endpoint, wait, delay)
+            if delay > 0:
+                log.info(
+                    "Pacing %s: the account's next free start is in %.1f s (%d requests of this account "
+                    "in the last window and ahead; limit %d a window of %.0f s)",
+                    endpoint,
+                    delay,
+                    wait.competing,
+                    RATE_LIMITS[endpoint],
+                    self.retry.rate_window_seconds,
                 )
-                self._limiters[key] = limiter
-            return limiter
+                self.clock.sleep(delay)
+                wait.waited += delay
+                self.rate_stats.waited += delay
+                self.rate_stats.waits[endpoint] += 1
+            return
+
+    def _budget_spent(self, endpoint: str, wait: RateWait, delay: float) -> OzonetelRateLimitError:
+        error = OzonetelRateLimitError(
+            f"{endpoint}: gave up waiting for the account's rate limit after {wait.waited:.0f} s "
+            f"(rate_limit_timeout={self.retry.rate_limit_timeout:.0f} s): {wait.rate_answers} rate-limit "
+            f"answer(s), {wait.competing} competing request(s) of this account seen in the budget, the "
+            f"next free start {max(delay, 0):.0f} s away"
+            + (f"; the vendor's last answer: {wait.last_answer}" if wait.last_answer else "")
+            + ". Raise rate_limit_timeout, or run fewer of this account's tasks at once"
+        )
+        error.budget_spent = True
+        return error
 
 
 class _RetryPolicy:
-    """Per-call retry budget: transient failures back off exponentially with jitter; rate-limit
-    answers wait a full window (through the limiter, which is marked full)."""
+    """Per-call retry budget: transient failures back off exponentially with jitter, bounded in
+    count; rate-limit answers mark the account's budget full and wait a jittered window, bounded
+    in time (``rate_limit_timeout``)."""
 
-    def __init__(self, transport: Transport, endpoint: str):
+    def __init__(self, transport: Transport, endpoint: str, rate_wait: RateWait):
         self.transport = transport
         self.retry = transport.retry
         self.endpoint = endpoint
+        self.rate_wait = rate_wait
         self.counts: Counter[str] = Counter()
+        self._jitter = 0.0
         # min_wait * 2**n (capped) plus up to min_wait of jitter: 2-4 s, 4-6 s, 8-10 s...
         self._backoff = tenacity.wait_exponential(
             multiplier=self.retry.retry_min_wait, max=self.retry.retry_max_wait
@@ -246,9 +386,12 @@ class _RetryPolicy:
     def retryable(self, exc: BaseException) -> bool:
         """Called once per failed attempt, first: counts the failure by kind."""
         if isinstance(exc, OzonetelRateLimitError):
-            if self.endpoint == TOKEN_ENDPOINT:
+            if self.endpoint == TOKEN_ENDPOINT or getattr(exc, "budget_spent", False):
                 return False  # 10 mints an hour: waiting a minute would not help
             self.counts["rate"] += 1
+            self.rate_wait.rate_answers += 1
+            self.rate_wait.last_answer = redaction.redact(getattr(exc, "vendor_message", None) or str(exc))
+            self.transport.rate_stats.rate_answers += 1
             return True
         if isinstance(exc, OzonetelTransientError):
             self.counts["transient"] += 1
@@ -258,27 +401,33 @@ class _RetryPolicy:
     def stop(self, state: tenacity.RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, OzonetelRateLimitError):
-            return self.counts["rate"] > self.retry.rate_limit_retries
+            return False  # bounded in time by the budget's wait (rate_limit_timeout)
         return self.counts["transient"] > self.retry.max_retries
 
     def wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, OzonetelRateLimitError):
-            if self.endpoint in RATE_LIMITS:
-                self.transport.limiter(self.endpoint).penalize()
-                return 0.0  # the limiter waits the window before the next send, and logs it
-            return self.retry.paced_window
+            # Everyone on the account waits a window (the budget is marked full), this request a
+            # random bit more; the wait itself happens in ``acquire``, counted against the timeout.
+            self.transport.budget(self.endpoint).mark_full()
+            window = self.retry.paced_window
+            self._jitter = self.transport.rng.uniform(0, RATE_ANSWER_JITTER * window)
+            self.rate_wait.not_before = self.transport.clock.wall() + window + self._jitter
+            return 0.0
         return self._backoff(_BackoffState(self.counts["transient"]))
 
     def log_retry(self, state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, OzonetelRateLimitError):
             log.info(
-                "%s: the vendor's rate limit answered (%s); waiting for the rate window, retry %d of %d",
+                "%s: the vendor's rate limit answered (%s); waiting for the rate window plus %.1f s of "
+                "jitter (rate-limit answer %d; waited %.0f s of rate_limit_timeout=%.0f s)",
                 self.endpoint,
                 redaction.redact(str(exc)),
+                self._jitter,
                 self.counts["rate"],
-                self.retry.rate_limit_retries,
+                self.rate_wait.waited,
+                self.retry.rate_limit_timeout,
             )
         else:
             wait = state.upcoming_sleep

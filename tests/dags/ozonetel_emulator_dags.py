@@ -11,7 +11,7 @@ from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOpera
 from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-FAST = {"rate_window_seconds": 0.5, "retry_min_wait": 0.01, "retry_max_wait": 0.05}
+FAST = {"rate_window_seconds": 0.5, "retry_min_wait": 0.01, "retry_max_wait": 0.05, "settle_seconds": 0.1}
 PARAMS = {"cdr_date": "", "destination": ""}
 
 with DAG(

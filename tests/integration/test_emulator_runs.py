@@ -48,15 +48,27 @@ def read_rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def assert_no_secret(text: str) -> str | None:
-    """Neither the API key nor the shared token (when one was minted) is in ``text``; returns the token."""
+def shared_token() -> tuple[str | None, str | None]:
+    """The account's shared token as stored in its Variable, and decrypted with the API key."""
     from airflow.models.variable import Variable
 
+    from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+    from airflow_provider_ozonetel.hooks.token_store import TokenCipher, load_state, token_key
+
+    settings = OzonetelHook().settings
+    stored = Variable.get(token_key(settings.account_id), default_var=None)
+    state = load_state(stored, TokenCipher(API_KEY, settings.account_key))
+    return stored, state.token
+
+
+def assert_no_secret(text: str) -> str | None:
+    """Neither the API key nor the shared token (when one was minted) is in ``text`` or in the
+    stored Variable (the token is there encrypted only); returns the token."""
     assert API_KEY not in text
-    stored = Variable.get("ozonetel_token_ozonetel_default", default_var=None)
-    token = json.loads(stored)["token"] if stored else None
+    stored, token = shared_token()
     if token:
         assert token not in text
+        assert token not in stored and API_KEY not in stored
     return token
 
 

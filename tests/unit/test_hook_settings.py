@@ -80,6 +80,9 @@ def test_named_connection(set_conn):
         ("rate_limit_retries", -2),
         ("rate_window_seconds", 0),
         ("token_ttl_seconds", -5),
+        ("rate_limit_timeout", -1),
+        ("rate_limit_timeout", float("inf")),
+        ("settle_seconds", float("nan")),
     ],
 )
 def test_bad_hook_arguments_name_the_argument(argument, value):
