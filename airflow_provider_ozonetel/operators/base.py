@@ -101,3 +101,14 @@ class OzonetelBaseOperator(BaseOperator):
 
     def _format_label(self) -> str:
         return self.file_format + ("+gzip" if self.compression else "")
+
+    def _annotate_outlets(self, context: Context, result: dict[str, Any]) -> None:
+        """Put the task's result (small: paths, dates, counts) on its outlet asset events' ``extra``."""
+        events = context.get("outlet_events")
+        if events is None:
+            return
+        for outlet in self.outlets or []:
+            try:
+                events[outlet].extra.update(result)
+            except Exception:  # an outlet that is not an asset (e.g. an alias) gets nothing
+                log.debug("Outlet %r takes no event extra", outlet)

@@ -69,7 +69,7 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
         ``OzonetelCDRDetailsOperator``. ``hook_params`` is templated (a dict, or its JSON text).
     :return: ``{"pulled", "present", "failed", "at_risk", "lost", "requests"}``: days as
         ``YYYY-MM-DD``, oldest first; ``requests`` counts the Fetch CDR Details requests. The
-        same value is pushed when the task fails.
+        same value is pushed when the task fails. Outlet asset events get it as ``extra``.
     """
 
     template_fields: Sequence[str] = (
@@ -240,6 +240,7 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
             if ti is not None:
                 ti.xcom_push(key="return_value", value=summary)  # the summary, even though the task fails
             raise self._failure(outcome, missing, now)
+        self._annotate_outlets(context, summary)
         return summary
 
     def _failure(self, outcome: _Outcome, missing: list[dt.date], now: Any) -> OzonetelError:

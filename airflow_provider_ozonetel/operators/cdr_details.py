@@ -112,14 +112,3 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         except ValueError as exc:
             raise OzonetelRequestError(str(exc)) from None
         return day
-
-    def _annotate_outlets(self, context: Context, result: dict[str, Any]) -> None:
-        """Put the day's file on the task's outlet asset events (their ``extra``)."""
-        events = context.get("outlet_events")
-        if events is None:
-            return
-        for outlet in self.outlets or []:
-            try:
-                events[outlet].extra.update(result)
-            except Exception:  # an outlet that is not an asset (e.g. an alias) gets nothing
-                log.debug("Outlet %r takes no event extra", outlet)

@@ -41,23 +41,23 @@ def vendor(requests_mock, set_conn):
 def test_daily_dag_pulls_yesterday_to_a_file(airflow_db, vendor, tmp_path):
     cdr = vendor.get(CDR_URL, text=cdr_body([cdr_record(i) for i in range(4)]))
     run_at = pendulum.datetime(2026, 11, 20, 3, 30, tz="Asia/Kolkata")
+    conf = {"destination": f"file://{tmp_path}/", "days": 1}
     with time_machine.travel(run_at.add(minutes=1), tick=True):
-        result = run_dag(
-            "ozonetel_daily_cdr", logical_date=run_at, conf={"destination": f"file://{tmp_path}/"}
-        )
+        result = run_dag("ozonetel_daily_cdr", logical_date=run_at, conf=conf)
     assert result.state == "success", result.states
     path = tmp_path / "ozonetel_cdr_2026-11-19.jsonl"
-    assert result.xcoms["pull_cdr_day"] == {
-        "cdr_date": "2026-11-19",
-        "path": f"file://{path}",
-        "format": "jsonl",
-        "rows": 4,
-        "calls": 2,
+    assert result.xcoms["catch_up_cdr_days"] == {
+        "pulled": ["2026-11-19"],
+        "present": [],
+        "failed": [],
+        "at_risk": [],
+        "lost": [],
         "requests": 1,
     }
     assert [json.loads(x)["ucid"] for x in path.read_text().splitlines()] == [
         str(BIG_UCID + i) for i in range(4)
     ]
+    assert json.loads((tmp_path / "ozonetel_cdr_2026-11-19.jsonl.manifest.json").read_text())["rows"] == 4
     assert cdr.last_request.json()["fromDate"] == "2026-11-19 00:00:00"
 
 

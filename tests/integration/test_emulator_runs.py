@@ -72,9 +72,9 @@ def assert_no_secret(text: str) -> str | None:
     return token
 
 
-def test_daily_dag_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, capfd):
+def test_day_pull_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, capfd):
     conf = {"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
-    result = run_dag("ozonetel_daily_cdr", conf=conf)
+    result = run_dag("ozonetel_test_day_pull", conf=conf)
 
     assert result.state == "success", result.states
     rows = read_rows(tmp_path / f"ozonetel_cdr_{DAY.isoformat()}.jsonl")
@@ -83,7 +83,7 @@ def test_daily_dag_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, c
     assert len(rows) == emulator.dataset.count_day(DAY) == len(truth_ucids)
     assert {r["ucid"] for r in rows} == truth_ucids
     assert {r["call_id"] for r in rows} == truth_calls
-    xcom = result.xcoms["pull_cdr_day"]
+    xcom = result.xcoms["pull"]
     assert (xcom["rows"], xcom["calls"], xcom["requests"]) == (len(rows), len(truth_calls), 1)
     validator = jsonschema.Draft202012Validator(load_schema())
     for row in rows:
@@ -92,7 +92,7 @@ def test_daily_dag_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, c
         assert row["start_time"].startswith(DAY.isoformat()) and row["start_time"].endswith("+05:30")
     assert any(r["end_time"][:10] > DAY.isoformat() for r in rows), "a call crossing midnight"
     assert emulator.state.mints == 1
-    assert result.rendered["pull_cdr_day"]["destination"] == f"file://{tmp_path}/"
+    assert result.rendered["pull"]["destination"] == f"file://{tmp_path}/"
     stored = json.dumps(result.rendered) + json.dumps(result.xcoms)  # rendered templates and XCom, as stored
     assert assert_no_secret(logs.text + "".join(capfd.readouterr()) + stored), "the shared token was checked"
 
