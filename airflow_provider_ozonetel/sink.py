@@ -2,7 +2,8 @@
 
 A failure at any point (network drop, truncated answer, vendor error at the end
 of a body) leaves no file at the destination and an earlier file there
-untouched; a rerun replaces the destination as a whole. The bytes written are
+untouched; a rerun replaces the destination as a whole, and first deletes the
+temporary objects a killed earlier write left (``temporaries.py``). The bytes written are
 counted and hashed (sha256) on their way out, so a day's manifest needs no
 second read of the file.
 """
@@ -16,9 +17,10 @@ import hashlib
 import io
 import json
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+from airflow_provider_ozonetel.temporaries import remove_stale_temporaries, temporary_for
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -56,11 +58,6 @@ def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
     if text.endswith("/") or (path.exists() and path.is_dir()):
         path = path / default_name
     return path
-
-
-def temporary_for(destination: ObjectStoragePath) -> ObjectStoragePath:
-    """A unique hidden sibling, ``.<name>.<12 hex>.tmp``: a write in progress (or a crashed one)."""
-    return destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp"
 
 
 _BATCH_BYTES = 1 << 20
@@ -209,6 +206,7 @@ class AtomicRowSink:
 
     def __enter__(self) -> AtomicRowSink:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.destination)  # left by an earlier write that was killed
         raw: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
         self._counter = _CountingHash(raw)
         stream: BinaryIO = self._counter  # type: ignore[assignment]

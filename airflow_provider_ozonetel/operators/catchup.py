@@ -317,12 +317,10 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
     @staticmethod
     def _remove_stale(folder: ObjectStoragePath, entry: DayEntry | None) -> None:
         """Temporary objects of a day found at the start: the day's new file supersedes them."""
+        from airflow_provider_ozonetel.temporaries import remove_temporary
+
         for name in entry.temporaries if entry else ():
-            try:
-                (folder / name).unlink(missing_ok=True)
-                log.info("Removed the stale temporary object %s", name)
-            except Exception:
-                log.warning("Could not remove the stale temporary object %s", name)
+            remove_temporary(folder / name, "superseded by the day's new file")
 
 
 def _is_template(value: Any) -> bool:
