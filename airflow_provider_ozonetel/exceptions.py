@@ -88,6 +88,17 @@ _FIXES: dict[type[OzonetelError], str] = {
     OzonetelRateLimitError: "the hook waits for the rate window and retries",
 }
 
+#: What to do about an error the vendor put at the end of a streamed answer, after records were
+#: handed out: the hook cannot send that request again (its consumer has seen part of the
+#: answer), so the retry is Airflow's, of the whole task.
+_FIXES_AFTER_RECORDS: dict[type[OzonetelError], str] = {
+    OzonetelRateLimitError: "The vendor's rate limit ended the answer early. Airflow's task retry pulls it "
+    "again (give the task retries); if this recurs, run fewer pulls of this account at once",
+    OzonetelTokenExpiredError: "The token was invalidated while the answer was read (another client "
+    "minted one). Airflow's task retry pulls it again with the newer token (give the task retries)",
+}
+_RETRY_THE_TASK = "Airflow's task retry pulls it again (give the task retries)"
+
 SUCCESS_STATUS = "success"
 NO_DATA_PREFIX = "no data found"
 
@@ -123,6 +134,28 @@ def classify(http_status: int, body: Any, *, endpoint: str = "Ozonetel API") -> 
     if fix:
         text += f" ({fix})"
     return error_class(text, http_status=http_status, vendor_message=vendor_message)
+
+
+def error_after_records(http_status: int, body: Any, *, endpoint: str, records: int) -> OzonetelError | None:
+    """Judge the envelope at the end of a streamed answer that already handed out ``records``.
+
+    The class is :func:`classify`'s; the text says the answer is incomplete and what to do,
+    since the hook's own retries (waiting for the rate window, a new token) no longer apply.
+    """
+    error = classify(http_status, body, endpoint=endpoint)
+    if error is None:
+        return None
+    error_class = type(error)
+    fix = _FIXES_AFTER_RECORDS.get(error_class, _RETRY_THE_TASK)
+    if issubclass(error_class, AirflowFailException) and error_class in _FIXES:
+        fix = _FIXES[error_class][:1].upper() + _FIXES[error_class][1:]  # a retry would not help
+    shown = repr(error.vendor_message) if error.vendor_message else "an error"
+    return error_class(
+        f"{endpoint} answered {shown} at the end of its answer (HTTP {http_status}), after {records} "
+        f"record(s): the answer is incomplete and no result was kept. {fix}.",
+        http_status=http_status,
+        vendor_message=error.vendor_message,
+    )
 
 
 def _class_for_status(http_status: int) -> type[OzonetelError]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelTransientError
+from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelTransientError, error_after_records
 from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS, raise_for_envelope
 from airflow_provider_ozonetel.streaming import MalformedBody, iter_details
 
@@ -28,6 +28,7 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
         CDR_ENDPOINT, lambda: _open_cdr_stream(transport, url, body)
     )
     count = 0
+    envelope = None
     try:
         if first is None:
             return
@@ -37,8 +38,8 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
             try:
                 record = next(records)
             except StopIteration as done:
-                raise_for_envelope(done.value, CDR_ENDPOINT)
-                return
+                envelope = done.value
+                break
             yield record
             count += 1
     except MalformedBody as exc:
@@ -49,6 +50,13 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
         broken = type(exc).__name__
     finally:
         response.close()
+    if envelope is not None:
+        # Judged here, outside the ``except StopIteration``, so the error carries no chained
+        # StopIteration; records were handed out, so the hook's own retries no longer apply.
+        error = error_after_records(200, envelope, endpoint=CDR_ENDPOINT, records=count)
+        if error is not None:
+            raise error
+        return
     # Only a broken read gets here. Raised outside the except block: transport errors' texts
     # can hold the request URL.
     raise OzonetelTransientError(
@@ -67,12 +75,12 @@ def _open_cdr_stream(
     response.raw.decode_content = True
     records = iter_details(response.raw)
     broken = None
+    envelope = None
     try:
         first = next(records)
     except StopIteration as done:
         response.close()
-        raise_for_envelope(done.value, CDR_ENDPOINT)
-        return response, iter(()), None
+        envelope = done.value
     except MalformedBody as exc:
         response.close()
         raise OzonetelTransientError(
@@ -84,4 +92,7 @@ def _open_cdr_stream(
         broken = type(exc).__name__
     if broken is not None:
         raise OzonetelTransientError(f"{CDR_ENDPOINT} connection broke while reading the answer ({broken})")
+    if envelope is not None:  # no records: judged outside the except block (no chained StopIteration)
+        raise_for_envelope(envelope, CDR_ENDPOINT)
+        return response, iter(()), None
     return response, records, first

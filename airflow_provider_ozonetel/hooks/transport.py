@@ -320,9 +320,11 @@ class Transport:
         budget = self.budget(endpoint)
         queue = self._reserved.get(endpoint)
         while True:
+            after_answer = False
             if queue:
                 grant = queue.popleft()
             else:
+                after_answer = wait.not_before is not None  # the vendor said "rate limit": wait it out
                 reservation = budget.reserve(1, not_before=wait.not_before)
                 wait.not_before = None
                 wait.competing = max(wait.competing, reservation.competing)
@@ -338,20 +340,32 @@ class Transport:
                 budget.release([grant])
                 raise self._budget_spent(endpoint, wait, delay)
             if delay > 0:
-                log.info(
-                    "Pacing %s: the account's next free start is in %.1f s (%d requests of this account "
-                    "in the last window and ahead; limit %d a window of %.0f s)",
-                    endpoint,
-                    delay,
-                    wait.competing,
-                    RATE_LIMITS[endpoint],
-                    self.retry.rate_window_seconds,
-                )
+                self._log_wait(endpoint, delay, wait.competing, after_answer)
                 self.clock.sleep(delay)
                 wait.waited += delay
                 self.rate_stats.waited += delay
                 self.rate_stats.waits[endpoint] += 1
             return
+
+    def _log_wait(self, endpoint: str, delay: float, competing: int, after_answer: bool) -> None:
+        if after_answer:  # the window is full by the vendor's word, not by requests: say so
+            log.info(
+                "Pacing %s: waiting %.1f s after the vendor's rate-limit answer (a window plus jitter; "
+                "%d other request(s) of this account in the last window and ahead)",
+                endpoint,
+                delay,
+                competing,
+            )
+            return
+        log.info(
+            "Pacing %s: the account's next free start is in %.1f s (%d requests of this account "
+            "in the last window and ahead; limit %d a window of %.0f s)",
+            endpoint,
+            delay,
+            competing,
+            RATE_LIMITS[endpoint],
+            self.retry.rate_window_seconds,
+        )
 
     def _budget_spent(self, endpoint: str, wait: RateWait, delay: float) -> OzonetelRateLimitError:
         error = OzonetelRateLimitError(

@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_ozonetel.exceptions import (
     OzonetelRateLimitError,
     OzonetelRequestError,
+    OzonetelTokenExpiredError,
     OzonetelTransientError,
 )
 from tests.answers import (
@@ -122,10 +123,44 @@ def test_vendor_error_at_the_end_of_a_body_raises_after_the_records(hook, minted
     )
     requests_mock.get(CDR_URL, text=body)
     seen = []
-    with pytest.raises(OzonetelRateLimitError, match="API rate limit has been exceeded"):
+    with pytest.raises(OzonetelRateLimitError) as info:
         for record in hook.iter_cdr_details(YESTERDAY):
             seen.append(record)
     assert len(seen) == 3
+    assert str(info.value) == (
+        "fetchCDRDetails answered 'API rate limit has been exceeded' at the end of its answer (HTTP 200), "
+        "after 3 record(s): the answer is incomplete and no result was kept. The vendor's rate limit "
+        "ended the answer early. Airflow's task retry pulls it again (give the task retries); if this "
+        "recurs, run fewer pulls of this account at once."
+    )
+    assert info.value.vendor_message == "API rate limit has been exceeded"
+    # Nothing chained: no "During handling of the above exception (StopIteration)" in the task log.
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    assert requests_mock.call_count == 2  # the mint and the one request: not resent by the hook
+
+
+def test_token_expired_at_the_end_of_a_body_says_the_task_retry_pulls_again(hook, minted, requests_mock):
+    body = cdr_body([cdr_record(i) for i in range(2)], status="error", message="Token Expired")
+    requests_mock.get(CDR_URL, text=body)
+    with pytest.raises(OzonetelTokenExpiredError) as info:
+        hook.get_cdr_details(YESTERDAY)
+    text = str(info.value)
+    assert "answered 'Token Expired' at the end of its answer (HTTP 200), after 2 record(s)" in text
+    assert "Airflow's task retry pulls it again with the newer token" in text
+    assert info.value.__context__ is None
+
+
+def test_an_error_answer_without_records_is_retried_by_the_hook_and_chains_nothing(
+    hook, minted, requests_mock, fake_clock
+):
+    rate_limited = cdr_body([], status="error", message="API rate limit has been exceeded")
+    cdr = requests_mock.get(CDR_URL, [{"text": rate_limited}, {"text": cdr_body([cdr_record()])}])
+    assert len(hook.get_cdr_details(YESTERDAY)) == 1
+    assert cdr.call_count == 2
+    requests_mock.get(CDR_URL, text=cdr_body([], status="error", message="Invalid campaignName"))
+    with pytest.raises(OzonetelRequestError, match="Invalid campaignName") as info:
+        hook.get_cdr_details(YESTERDAY)
+    assert info.value.__context__ is None
 
 
 def test_truncated_answer_raises_a_clear_error(hook, minted, requests_mock):

@@ -79,7 +79,11 @@ def test_rate_limit_answer_waits_for_the_window_and_retries(hook, fake_clock, re
     assert (
         "the vendor's rate limit answered (fetchCDRDetails answered HTTP 429: API rate limit" in caplog.text
     )
-    assert f"Pacing fetchCDRDetails: the account's next free start is in {wait:.1f} s" in caplog.text
+    assert (
+        f"Pacing fetchCDRDetails: waiting {wait:.1f} s after the vendor's rate-limit answer (a window "
+        "plus jitter; 0 other request(s) of this account in the last window and ahead)"
+    ) in caplog.text
+    assert "requests of this account" not in caplog.text  # the answer's penalty is not "requests"
     assert hook.rate_stats.rate_answers == 1 and hook.rate_stats.waited == pytest.approx(wait)
 
 
