@@ -51,6 +51,12 @@ class OzonetelTransientError(OzonetelError):
     """5xx, HTML error pages, dropped or truncated answers: retried with backoff, bounded."""
 
 
+class OzonetelUnexpectedAnswerError(OzonetelError):
+    """The answer is valid JSON but not what the API documents: a success without a ``details``
+    list, an element that is not a call record, a record of another day than the one asked.
+    Nothing is written (an earlier file stays as it was); Airflow's task retries apply."""
+
+
 # Every documented answer (both seeds and the token API), by message, lower-cased.
 _AUTH = OzonetelAuthError
 _REQ = OzonetelRequestError
@@ -100,7 +106,17 @@ _FIXES_AFTER_RECORDS: dict[type[OzonetelError], str] = {
 _RETRY_THE_TASK = "Airflow's task retry pulls it again (give the task retries)"
 
 SUCCESS_STATUS = "success"
+#: Every spelling of success (a public production client of the API accepts these three:
+#: ``"success"``, ``"true"`` and the JSON ``true``), compared lower-cased.
+SUCCESS_STATUSES = frozenset({SUCCESS_STATUS, "true"})
 NO_DATA_PREFIX = "no data found"
+
+
+def is_success(status: Any) -> bool:
+    """``status`` is one of the vendor's spellings of success."""
+    if status is True:
+        return True
+    return isinstance(status, str) and status.strip().lower() in SUCCESS_STATUSES
 
 
 def is_no_data(message: Any) -> bool:
@@ -121,8 +137,7 @@ def classify(http_status: int, body: Any, *, endpoint: str = "Ozonetel API") -> 
         message = body.get("message")
         if "token" in body and body.get("token") and not status:
             return None  # Generate Token success: {"token": "...", "message": ""}
-    status_text = str(status).strip().lower() if status is not None else ""
-    if status_text == SUCCESS_STATUS and http_status < 400:
+    if is_success(status) and http_status < 400:
         return None
     vendor_message = message if isinstance(message, str) else None
     error_class = DOCUMENTED_ANSWERS.get((vendor_message or "").strip().lower())

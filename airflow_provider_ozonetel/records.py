@@ -515,9 +515,37 @@ def _normalize(record: dict[str, Any]) -> dict[str, Any]:
             out[column] = value
         else:  # _REDACT
             out[column] = None
+    if len(out) != len(record):  # two keys landed in one column
+        _check_collisions(record)
     if timed:
         _place_times(out)
     return out
+
+
+def _check_collisions(record: dict[str, Any]) -> None:
+    """Two vendor keys with one column (``DID`` and ``Did``): fine when they agree, else refused."""
+    first: dict[str, tuple[str, Any]] = {}
+    for key, value in record.items():
+        column, kind = _SPEC.get(key) or _resolve(key)
+        if kind == _REDACT or column not in first:
+            first[column] = (key, value)
+            continue
+        other_key, other = first[column]
+        if not (_is_null(value) and _is_null(other)) and (value != other or type(value) is not type(other)):
+            raise ValueError(
+                f"{other_key!r} and {key!r} both map to the column {column!r} with different values "
+                f"({_short(other)} and {_short(value)}); the provider will not pick one "
+                "(normalize=False keeps the vendor's records as they are)"
+            )
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or value == "" or value == "None"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def normalize_cdr(record: dict[str, Any]) -> dict[str, Any]:

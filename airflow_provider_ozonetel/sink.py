@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gzip
 import hashlib
 import io
-import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -72,7 +73,9 @@ class _JsonlWriter:
         import msgspec
 
         self._stream = stream
-        self._encode_into = msgspec.json.Encoder(enc_hook=str).encode_into
+        # decimal_format="number": the vendor's decimals (exact Decimals from the parser) stay
+        # JSON numbers, digit for digit
+        self._encode_into = msgspec.json.Encoder(enc_hook=str, decimal_format="number").encode_into
         self._batch = bytearray()
         self._on_row = on_row
 
@@ -112,7 +115,7 @@ class _CsvWriter:
             self._header()
         extra = {key: value for key, value in row.items() if key not in self._known}
         values = [_cell(row.get(column)) for column in self._columns]
-        values.append(json.dumps(extra, ensure_ascii=False, default=str) if extra else "")
+        values.append(_json_text(extra) if extra else "")
         if self._on_row is None:
             self._writer.writerow(values)
         else:
@@ -143,8 +146,23 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return _json_text(value)
     return value
+
+
+@functools.cache
+def _json_encoder() -> Any:
+    import msgspec
+
+    return msgspec.json.Encoder(enc_hook=str, decimal_format="number")
+
+
+def _json_text(value: Any) -> str:
+    return _json_encoder().encode(value).decode("utf-8")
+
+
+class UnwritableRow(ValueError):
+    """A row no writer can encode (a value nested deeper than Python's recursion limit)."""
 
 
 class _CountingHash:
@@ -229,9 +247,15 @@ class AtomicRowSink:
     def write_all(self, rows: Iterator[dict[str, Any]]) -> int:
         write = self._writer.write  # type: ignore[union-attr]
         count = 0
-        for row in rows:
-            write(row)
-            count += 1
+        try:
+            for row in rows:
+                write(row)
+                count += 1
+        except RecursionError:
+            raise UnwritableRow(
+                f"row {self.rows + count + 1} holds a value nested too deeply to write "
+                f"(over {sys.getrecursionlimit()} levels)"
+            ) from None
         self.rows += count
         return count
 

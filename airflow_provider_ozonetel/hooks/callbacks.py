@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_ozonetel import calendar, redaction
 from airflow_provider_ozonetel.exceptions import (
     OzonetelDataNotAvailableError,
-    OzonetelError,
     OzonetelRequestError,
+    OzonetelUnexpectedAnswerError,
     is_no_data,
 )
 from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT
+from airflow_provider_ozonetel.streaming import json_type
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.transport import Transport
@@ -79,8 +80,17 @@ class CallBacksClient:
         if isinstance(message, dict):
             message = [message]
         if not isinstance(message, list):
-            raise OzonetelError(f"{CALLBACKS_ENDPOINT} answered success without records: {message!r}")
-        return [_without_api_key(record) for record in message if isinstance(record, dict)]
+            raise OzonetelUnexpectedAnswerError(
+                f"{CALLBACKS_ENDPOINT} answered success without records: its message is "
+                f"{json_type(message)}, neither records nor 'No Data Found'"
+            )
+        for index, record in enumerate(message):
+            if not isinstance(record, dict):
+                raise OzonetelUnexpectedAnswerError(
+                    f"{CALLBACKS_ENDPOINT} answer refused: message[{index}] is {json_type(record)}, "
+                    "not a call record"
+                )
+        return [_without_api_key(record) for record in message]
 
 
 def _without_api_key(record: dict[str, Any]) -> dict[str, Any]:

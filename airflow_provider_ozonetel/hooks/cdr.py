@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelTransientError, error_after_records
-from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS, raise_for_envelope
-from airflow_provider_ozonetel.streaming import MalformedBody, iter_details
+from airflow_provider_ozonetel.exceptions import (
+    OzonetelError,
+    OzonetelTransientError,
+    OzonetelUnexpectedAnswerError,
+    classify,
+    error_after_records,
+)
+from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS
+from airflow_provider_ozonetel.record_checks import check_cdr_record
+from airflow_provider_ozonetel.streaming import Envelope, MalformedBody, UnexpectedBody, iter_details
 
 if TYPE_CHECKING:
     import requests
@@ -15,6 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.transport import Transport
 
 CDR_PATH = "/ca_reports/fetchCDRDetails"
+_NO_RECORDS: Any = object()
 
 
 def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str, Any], None, None]:
@@ -22,51 +30,90 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
 
     Retries (inside the transport) cover everything up to the first record; once a record was
     handed out, a failure raises :class:`OzonetelTransientError` (the consumer saw part of it).
+    Each record must be a call of the day asked for (``record_checks``).
     """
     url = transport.settings.base_url + CDR_PATH
+    day = body["fromDate"][:10]
     response, records, first = transport.with_retries(
         CDR_ENDPOINT, lambda: _open_cdr_stream(transport, url, body)
     )
     count = 0
-    envelope = None
+    envelope: Envelope | None = None
+    failure: OzonetelError | None = None
     try:
-        if first is None:
+        if first is _NO_RECORDS:
             return
-        yield first
-        count = 1
+        record = first
         while True:
+            try:
+                check_cdr_record(record, day, count)
+            except ValueError as exc:
+                failure = _refused(str(exc), count)
+                break
+            yield record
+            count += 1
             try:
                 record = next(records)
             except StopIteration as done:
                 envelope = done.value
                 break
-            yield record
-            count += 1
     except MalformedBody as exc:
-        raise OzonetelTransientError(
+        failure = OzonetelTransientError(
             f"{CDR_ENDPOINT} answer was cut off after {count} records ({exc}); no result was kept"
-        ) from None
+        )
+    except UnexpectedBody as exc:
+        failure = unexpected_body(exc, count)
     except READ_ERRORS as exc:
-        broken = type(exc).__name__
+        # Not chained: transport errors' texts can hold the request URL.
+        failure = OzonetelTransientError(
+            f"{CDR_ENDPOINT} connection broke after {count} records ({type(exc).__name__}); "
+            "no result was kept"
+        )
     finally:
         response.close()
+    # Raised here, outside the except blocks, so nothing is chained (no StopIteration, no URL).
+    if failure is not None:
+        raise failure
     if envelope is not None:
-        # Judged here, outside the ``except StopIteration``, so the error carries no chained
-        # StopIteration; records were handed out, so the hook's own retries no longer apply.
-        error = error_after_records(200, envelope, endpoint=CDR_ENDPOINT, records=count)
+        judge_envelope(envelope, count)
+
+
+def judge_envelope(envelope: Envelope, count: int = 0) -> None:
+    """The vendor's error, if the envelope holds one; a success must come with a ``details`` list."""
+    error = _vendor_error(envelope.fields, count)
+    if error is not None:
+        raise error
+    if not envelope.has_details_list:
+        raise _refused(
+            f"it is a success whose 'details' is {envelope.details}, not a list "
+            '(only "details": [] is an empty day)',
+            0,
+        )
+
+
+def unexpected_body(exc: UnexpectedBody, count: int) -> OzonetelError:
+    """The vendor's own error when the envelope could be read and holds one; else the shape error."""
+    if exc.envelope is not None:
+        error = _vendor_error(exc.envelope.fields, count)
         if error is not None:
-            raise error
-        return
-    # Only a broken read gets here. Raised outside the except block: transport errors' texts
-    # can hold the request URL.
-    raise OzonetelTransientError(
-        f"{CDR_ENDPOINT} connection broke after {count} records ({broken}); no result was kept"
-    )
+            return error
+    return _refused(str(exc), count)
+
+
+def _vendor_error(fields: dict[str, Any], count: int) -> OzonetelError | None:
+    if count:
+        return error_after_records(200, fields, endpoint=CDR_ENDPOINT, records=count)
+    return classify(200, fields, endpoint=CDR_ENDPOINT)
+
+
+def _refused(detail: str, count: int) -> OzonetelUnexpectedAnswerError:
+    kept = f" after {count} records" if count else ""
+    return OzonetelUnexpectedAnswerError(f"{CDR_ENDPOINT} answer refused{kept}: {detail}; no result was kept")
 
 
 def _open_cdr_stream(
     transport: Transport, url: str, body: dict[str, str]
-) -> tuple[requests.Response, Iterator[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[requests.Response, Iterator[dict[str, Any]], Any]:
     """One attempt: send, judge anything but a 200, read up to the first record."""
     response = transport.send(CDR_ENDPOINT, "GET", url, json_body=body, stream=True)
     if response.status_code != 200:
@@ -74,25 +121,28 @@ def _open_cdr_stream(
         raise OzonetelError(f"{CDR_ENDPOINT} answered HTTP {response.status_code} without records")
     response.raw.decode_content = True
     records = iter_details(response.raw)
-    broken = None
-    envelope = None
+    envelope: Envelope | None = None
+    failure: OzonetelError | None = None
     try:
         first = next(records)
     except StopIteration as done:
-        response.close()
         envelope = done.value
     except MalformedBody as exc:
-        response.close()
-        raise OzonetelTransientError(
-            f"{CDR_ENDPOINT} answered HTTP 200 with a body that is not valid JSON: {exc}",
-            http_status=200,
-        ) from None
+        failure = OzonetelTransientError(
+            f"{CDR_ENDPOINT} answered HTTP 200 with a body that is not valid JSON: {exc}", http_status=200
+        )
+    except UnexpectedBody as exc:
+        failure = unexpected_body(exc, 0)
     except READ_ERRORS as exc:
+        failure = OzonetelTransientError(
+            f"{CDR_ENDPOINT} connection broke while reading the answer ({type(exc).__name__})"
+        )
+    # Judged outside the except blocks: nothing chained (no StopIteration, no transport text).
+    if failure is not None or envelope is not None:
         response.close()
-        broken = type(exc).__name__
-    if broken is not None:
-        raise OzonetelTransientError(f"{CDR_ENDPOINT} connection broke while reading the answer ({broken})")
-    if envelope is not None:  # no records: judged outside the except block (no chained StopIteration)
-        raise_for_envelope(envelope, CDR_ENDPOINT)
-        return response, iter(()), None
+    if failure is not None:
+        raise failure
+    if envelope is not None:
+        judge_envelope(envelope)
+        return response, iter(()), _NO_RECORDS
     return response, records, first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import random
@@ -233,8 +234,8 @@ class Transport:
         if failure is not None:
             raise failure
         try:
-            body = json.loads(content)
-        except ValueError:
+            body = json.loads(content.removeprefix(codecs.BOM_UTF8))
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
             raise unreadable_answer(
                 response.status_code, _excerpt(response, content), endpoint=endpoint
             ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
@@ -16,6 +17,7 @@ from airflow_provider_ozonetel.sink import check_format, file_suffix
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
 
+    from airflow_provider_ozonetel.exceptions import OzonetelUnexpectedAnswerError
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,15 @@ def parse_hook_params(value: Any) -> dict[str, Any]:
             'e.g. {"rate_window_seconds": 60}'
         )
     return value
+
+
+def refused_record(what: str, exc: ValueError) -> OzonetelUnexpectedAnswerError:
+    """A record the provider will not write (a malformed duration, two keys for one column, a
+    value nested too deeply...): a typed error naming ``what``, the key redacted."""
+    from airflow_provider_ozonetel import redaction
+    from airflow_provider_ozonetel.exceptions import OzonetelUnexpectedAnswerError
+
+    return OzonetelUnexpectedAnswerError(f"{what} refused: {redaction.redact(str(exc))}; nothing was written")
 
 
 class OzonetelBaseOperator(BaseOperator):
@@ -98,6 +109,18 @@ class OzonetelBaseOperator(BaseOperator):
             csv_columns=records.CSV_COLUMNS if self.normalize else None,
             **options,
         )
+
+    def _row(
+        self, record: dict[str, Any], normalize: Callable[[dict[str, Any]], dict[str, Any]], what: str
+    ) -> dict[str, Any]:
+        """The record as a typed row (``normalize=True``) or as it is; a record the typed row
+        cannot hold fails the task, naming ``what``."""
+        if not self.normalize:
+            return record
+        try:
+            return normalize(record)
+        except ValueError as exc:
+            raise refused_record(what, exc) from None
 
     def _format_label(self) -> str:
         return self.file_format + ("+gzip" if self.compression else "")

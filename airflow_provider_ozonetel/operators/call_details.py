@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelRequestError
-from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator
+from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, refused_record
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -72,9 +72,14 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
             return found
         run_id = str(context.get("run_id") or "manual").replace(":", "_").replace("+", "_")
         path = self._storage_path(f"ozonetel_calls_{run_id}")
-        with self._sink(path) as sink:
-            sink.write_all(rows)
-            self._judge_missing(missing, len(ucids))  # inside: a failure here writes no file
+        from airflow_provider_ozonetel.sink import UnwritableRow
+
+        try:
+            with self._sink(path) as sink:
+                sink.write_all(rows)
+                self._judge_missing(missing, len(ucids))  # inside: a failure here writes no file
+        except UnwritableRow as exc:
+            raise refused_record("a CallBacks record", exc) from None
         return {
             "path": str(path),
             "rows": sink.rows,
@@ -93,7 +98,7 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
                 missing.append(ucid)
                 continue
             for record in records:
-                yield normalize_callback(record) if self.normalize else record
+                yield self._row(record, normalize_callback, f"a CallBacks record of UCID {ucid}")
 
     def _judge_missing(self, missing: list[str], asked: int) -> None:
         if not missing:

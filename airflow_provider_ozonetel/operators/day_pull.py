@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.counting import DistinctCounter
-from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator
+from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, refused_record
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -75,12 +75,14 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         return [(start, None if end > now else end) for start, end in windows if start <= now]
 
     def _filters(self, start: Any, end: Any) -> dict[str, Any]:
-        filters = {name: getattr(self, name) or None for name in FILTER_FIELDS}
+        filters = {name: _given(getattr(self, name)) for name in FILTER_FIELDS}
         return {"from_time": start, "to_time": end, **filters}
 
     def _filter_values(self) -> dict[str, str]:
         """The filters in use, as text (how a manifest records them)."""
-        return {name: str(value) for name in FILTER_FIELDS if (value := getattr(self, name))}
+        return {
+            name: str(value) for name in FILTER_FIELDS if (value := _given(getattr(self, name))) is not None
+        }
 
     def _expected(self) -> Expected:
         from airflow_provider_ozonetel.manifest import Expected
@@ -97,6 +99,7 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
     ) -> Iterator[dict[str, Any]]:
         from airflow_provider_ozonetel.records import normalize_cdr
 
+        what = f"a record of {day.isoformat()}"
         seen: set[Any] | None = set() if len(windows) > 1 else None
         for start, end in windows:
             for record in hook.iter_cdr_details(day, **self._filters(start, end)):
@@ -106,7 +109,7 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
                         continue
                     seen.add(ucid)
                 call_ids.add(record.get("CallID"))
-                yield normalize_cdr(record) if self.normalize else record
+                yield self._row(record, normalize_cdr, what)
 
     # ------------------------------------------------------------------ the file and its manifest
     def _pull_day(
@@ -124,6 +127,7 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         with that file row by row (by UCID) and replaces it only when its content changed.
         """
         from airflow_provider_ozonetel.rowdiff import Changes, RowIndex, compare, index_file
+        from airflow_provider_ozonetel.sink import UnwritableRow
 
         requested = self._check_requests(hook, day, windows)
         log.info("Pulling CDRs of %s (IST) in %d request(s)", day.isoformat(), len(windows))
@@ -150,6 +154,8 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
                     )
                     return DayPulled(previous, changes, replaced=False)
                 sink.commit()
+        except UnwritableRow as exc:
+            raise refused_record(f"a record of {day.isoformat()}", exc) from None
         finally:
             sink.discard()  # nothing to do once committed
         manifest = self._manifest(day, path, sink, call_ids.count(), requested, changes)
@@ -200,3 +206,8 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         from airflow_provider_ozonetel.sink import write_atomically
 
         write_atomically(path.parent / manifest_name(path.name), manifest.to_json())
+
+
+def _given(value: Any) -> Any:
+    """A filter's value; None or "" (an empty template) is no filter. 0 is a UCID, not "no filter"."""
+    return None if value is None or value == "" else value

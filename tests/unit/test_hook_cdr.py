@@ -86,7 +86,7 @@ def test_today_ends_now_because_the_vendor_refuses_future_times(hook, minted, re
 
 def test_ids_above_2_pow_53_stay_exact(hook, minted, requests_mock):
     raw = (
-        '{"details":[{"UCID": 31733467784618299, "CallID": 31733467784618213}],'
+        '{"details":[{"UCID": 31733467784618299, "CallID": 31733467784618213, "CallDate": "2026-11-19"}],'
         '"message":"success","status":"success"}'
     )
     requests_mock.get(CDR_URL, text=raw)

@@ -33,7 +33,7 @@ def test_small_body_records_and_envelope():
     records, envelope = run(body_of(2, last='"message":"success","status":"success"'))
     assert [r["UCID"] for r in records] == [BIG, BIG + 1]
     assert isinstance(records[0]["UCID"], int) and records[0]["Rating"] == 4.5
-    assert envelope == {"message": "success", "status": "success"}
+    assert envelope.fields == {"message": "success", "status": "success"}
 
 
 @pytest.mark.parametrize(
@@ -43,24 +43,27 @@ def test_small_body_records_and_envelope():
 def test_large_body_envelope_before_or_after_the_array(first, last):
     records, envelope = run(body_of(3000, first=first, last=last, pad=40))
     assert len(records) == 3000 and records[-1]["UCID"] == BIG + 2999
-    assert envelope == {"message": "success", "status": "success"}
+    assert envelope.fields == {"message": "success", "status": "success"}
 
 
 def test_large_body_with_error_at_the_end_is_reported_in_the_envelope():
     last = '"message":"API rate limit has been exceeded","status":"error"'
     records, envelope = run(body_of(3000, last=last, pad=40))
     assert len(records) == 3000
-    assert envelope["status"] == "error" and envelope["message"] == "API rate limit has been exceeded"
+    assert (
+        envelope.fields["status"] == "error"
+        and envelope.fields["message"] == "API rate limit has been exceeded"
+    )
 
 
 def test_message_holding_a_bracket_is_read_right():
     _, envelope = run(body_of(3000, last='"message":"odd ] text","status":"success"', pad=40))
-    assert envelope == {"message": "odd ] text", "status": "success"}
+    assert envelope.fields == {"message": "odd ] text", "status": "success"}
 
 
 def test_error_body_without_details():
     records, envelope = run(b'{"message": "Missing fromDate and toDate","status": "fail"}')
-    assert records == [] and envelope["status"] == "fail"
+    assert records == [] and envelope.fields["status"] == "fail"
 
 
 @pytest.mark.parametrize("cut", [10, 5000, -3])
