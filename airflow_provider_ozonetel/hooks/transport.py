@@ -341,14 +341,16 @@ class Transport:
                 budget.release([grant])
                 raise self._budget_spent(endpoint, wait, delay)
             if delay > 0:
-                self._log_wait(endpoint, delay, wait.competing, after_answer)
+                self._log_wait(endpoint, delay, wait.competing, after_answer, routine=delay <= budget.lead)
                 self.clock.sleep(delay)
                 wait.waited += delay
                 self.rate_stats.waited += delay
                 self.rate_stats.waits[endpoint] += 1
             return
 
-    def _log_wait(self, endpoint: str, delay: float, competing: int, after_answer: bool) -> None:
+    def _log_wait(
+        self, endpoint: str, delay: float, competing: int, after_answer: bool, *, routine: bool = False
+    ) -> None:
         if after_answer:  # the window is full by the vendor's word, not by requests: say so
             log.info(
                 "Pacing %s: waiting %.1f s after the vendor's rate-limit answer (a window plus jitter; "
@@ -358,7 +360,9 @@ class Transport:
                 competing,
             )
             return
-        log.info(
+        # A wait within the claim's own lead (its settle time) is routine: DEBUG, not a line per request.
+        log.log(
+            logging.DEBUG if routine else logging.INFO,
             "Pacing %s: the account's next free start is in %.1f s (%d requests of this account "
             "in the last window and ahead; limit %d a window of %.0f s)",
             endpoint,

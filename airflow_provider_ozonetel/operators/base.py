@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
 
 log = logging.getLogger(__name__)
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def resolve_cdr_date(value: dt.date | str | None, context: Context, field: str = "cdr_date") -> dt.date:
@@ -60,6 +63,35 @@ def refused_record(what: str, exc: ValueError) -> OzonetelUnexpectedAnswerError:
     return OzonetelUnexpectedAnswerError(f"{what} refused: {redaction.redact(str(exc))}; nothing was written")
 
 
+def task_instance_stem(prefix: str, operator: BaseOperator, context: Context) -> str:
+    """A file name stem unique to this task instance: DAG, task, run and (when mapped) map index."""
+    ti = context.get("ti")
+    parts = [
+        getattr(ti, "dag_id", None) or getattr(operator, "dag_id", None) or "dag",
+        getattr(ti, "task_id", None) or operator.task_id,
+        str(context.get("run_id") or "manual"),
+    ]
+    map_index = getattr(ti, "map_index", -1)
+    if isinstance(map_index, int) and map_index >= 0:
+        parts.append(str(map_index))
+    return prefix + "__".join(_SAFE.sub("_", part) for part in parts)
+
+
+def shared_by_map_indexes(operator: BaseOperator, context: Context) -> bool:
+    """Whether this is one map index of a mapped task whose ``destination`` all indexes share (given
+    to ``partial()``, not expanded, and with no map-index template in it)."""
+    map_index = getattr(context.get("ti"), "map_index", -1)
+    if not isinstance(map_index, int) or map_index < 0:
+        return False
+    try:
+        mapped = operator.dag.task_dict[operator.task_id]
+        partial = mapped.partial_kwargs
+    except Exception:  # not the mapped definition: nothing tells the indexes' values apart
+        return False
+    raw = partial.get("destination") if isinstance(partial, dict) else None
+    return raw is not None and "map_index" not in str(raw)
+
+
 class OzonetelBaseOperator(BaseOperator):
     """What both operators share: the hook, the output settings, the atomic sink."""
 
@@ -91,12 +123,23 @@ class OzonetelBaseOperator(BaseOperator):
             self._hook = OzonetelHook(self.ozonetel_conn_id, **parse_hook_params(self.hook_params))
         return self._hook
 
-    def _storage_path(self, default_stem: str) -> ObjectStoragePath:
+    def _storage_path(self, default_stem: str, context: Context | None = None) -> ObjectStoragePath:
+        """The file to write: ``default_stem`` in a destination folder, else the destination itself.
+
+        With ``context``, a file destination that every map index of this mapped task shares is
+        refused before any request: they would overwrite each other's file.
+        """
         from airflow_provider_ozonetel.sink import as_storage_path
 
-        return as_storage_path(
-            self.destination, default_stem + file_suffix(self.file_format, self.compression)
-        )
+        default_name = default_stem + file_suffix(self.file_format, self.compression)
+        path = as_storage_path(self.destination, default_name)
+        if context is not None and path.name != default_name and shared_by_map_indexes(self, context):
+            raise OzonetelRequestError(
+                f"destination: every map index of mapped task {self.task_id!r} would write the same file "
+                f"{path} and overwrite the others; use a folder (ending in /) so each index gets its own "
+                "file, expand destination, or put {{ ti.map_index }} in it"
+            )
+        return path
 
     def _sink(self, path: ObjectStoragePath, **options: Any):
         from airflow_provider_ozonetel import records

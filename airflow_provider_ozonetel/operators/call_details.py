@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelRequestError
-from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, refused_record
+from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, refused_record, task_instance_stem
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -33,8 +33,10 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
     :param fail_on_missing: "No Data Found" is not a failure by default: the UCID is listed under
         ``missing``. True fails the task (and writes no file).
     :param destination: / :param file_format: / :param compression: / :param normalize: as for
-        ``OzonetelCDRDetailsOperator``; the default file name is ``ozonetel_calls_<run id>``.
-    :return: ``{"path", "rows", "missing", "requests"}``; without a destination, the rows
+        ``OzonetelCDRDetailsOperator``; the default file name is unique to the task instance:
+        ``ozonetel_calls_<dag id>__<task id>__<run id>[__<map index>]``. A file destination that
+        every map index of a mapped task shares is refused before any request.
+    :return: ``{"path", "rows", "missing", "requests", "rate_wait_seconds"}``; without a destination, the rows
         themselves (small lookups only), with missing UCIDs logged.
     """
 
@@ -57,7 +59,7 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
         self.fail_on_missing = fail_on_missing
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
-        from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT
+        from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT, RATE_LIMITS
         from airflow_provider_ozonetel.hooks.validation import check_call_date, check_report_type, clean_ucid
 
         check_report_type(self.report_type)
@@ -70,21 +72,25 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
             found = list(rows)
             self._judge_missing(missing, len(ucids))
             return found
-        run_id = str(context.get("run_id") or "manual").replace(":", "_").replace("+", "_")
-        path = self._storage_path(f"ozonetel_calls_{run_id}")
+        path = self._storage_path(task_instance_stem("ozonetel_calls_", self, context), context)
         from airflow_provider_ozonetel.sink import UnwritableRow
 
         try:
+            # One claim on the account's budget for the lookups ahead (up to a window's worth).
+            hook.reserve_requests(CALLBACKS_ENDPOINT, min(len(ucids), RATE_LIMITS[CALLBACKS_ENDPOINT]))
             with self._sink(path) as sink:
                 sink.write_all(rows)
                 self._judge_missing(missing, len(ucids))  # inside: a failure here writes no file
         except UnwritableRow as exc:
             raise refused_record("a CallBacks record", exc) from None
+        finally:
+            hook.close()  # gives back reserved starts no lookup used
         return {
             "path": str(path),
             "rows": sink.rows,
             "missing": missing,
             "requests": hook.requests_sent[CALLBACKS_ENDPOINT],
+            "rate_wait_seconds": round(hook.rate_stats.waited, 1),
         }
 
     def _rows(

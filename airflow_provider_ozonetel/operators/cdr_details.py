@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.counting import DistinctCounter
@@ -17,6 +21,17 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 log = logging.getLogger(__name__)
+
+
+def _hhmmss(value: Any, default: str) -> str:
+    """``06:00`` -> ``060000`` (a time already validated by the request check)."""
+    if not value:
+        return default
+    text = str(value).strip()
+    try:
+        return dt.time.fromisoformat(text).strftime("%H%M%S")
+    except ValueError:
+        return "".join(ch for ch in text if ch.isdigit()) or default
 
 
 class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
@@ -34,9 +49,12 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         ``data_interval_start`` when the run's data interval is non-empty, otherwise the IST day
         before the run's logical date.
     :param destination: an ``ObjectStoragePath`` or URL (``file:///...``, ``s3://...``, anything
-        fsspec knows; templated). A value ending in ``/`` is a folder: the file is named
-        ``ozonetel_cdr_<date>.<format>``. None: the rows themselves are returned as the task's XCom,
-        which suits small pulls only (XCom lives in the metadata database).
+        fsspec knows; templated). A value ending in ``/`` is a folder: a whole unfiltered day is named
+        ``ozonetel_cdr_<date>.<format>`` (the name the catch-up operator shares); a ``from_time``/
+        ``to_time`` window adds ``_<HHMMSS>-<HHMMSS>`` and filters add ``_f<digest>``, so a partial
+        pull never replaces the day's file. A file destination that every map index of a mapped
+        task shares is refused before any request. None: the rows themselves are returned as the
+        task's XCom, which suits small pulls only (XCom lives in the metadata database).
     :param file_format: ``jsonl`` (default) or ``csv`` (a fixed header: the typed columns, or the
         first record's fields with ``normalize=False``, then ``extra_fields`` holding any other
         field as JSON).
@@ -50,8 +68,17 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
     :param ucid: / :param campaign_name: / :param monitor_ucid: / :param call_type: / :param status:
         the API's optional filters.
     :param hook_params: extra keyword arguments for ``OzonetelHook`` (retries, rate window...).
-    :return: ``{"cdr_date", "path", "format", "rows", "calls", "requests"}``; ``calls`` counts
-        distinct CallIDs (one call can have several UCIDs, one row each).
+    :param deferrable: before sending, the task reserves its requests' starts in the account's
+        shared rate budget; when the first is more than ``defer_threshold`` seconds away it defers
+        (a ``DateTimeTrigger`` in the triggerer, holding no worker slot) until ``resume_lead``
+        seconds before it, then resumes and sends on the same reservation. Default: Airflow's
+        ``[operators] default_deferrable``. Needs a running triggerer.
+    :param defer_threshold: shorter waits happen in the worker (default 90 s).
+    :param resume_lead: how long before its start the task resumes (default 30 s: the scheduler
+        and a worker must pick it up; raise it where a task takes longer to start, e.g. a pod).
+    :return: ``{"cdr_date", "path", "format", "rows", "calls", "requests", "rate_wait_seconds"}``;
+        ``calls`` counts distinct CallIDs (one call can have several UCIDs, one row each);
+        ``rate_wait_seconds`` is the time the worker spent waiting for the account's rate limit.
     """
 
     template_fields: Sequence[str] = (
@@ -74,14 +101,23 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         window_hours: float | None = None,
         from_time: str | None = None,
         to_time: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_threshold: float = 90.0,
+        resume_lead: float = 30.0,
         **kwargs: Any,
     ) -> None:
         if window_hours is not None and (from_time or to_time):
             raise ValueError("window_hours: use either window_hours or from_time/to_time, not both")
+        for name, value in (("defer_threshold", defer_threshold), ("resume_lead", resume_lead)):
+            if not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"{name}: expected a number of seconds >= 0, got {value!r}")
         super().__init__(window_hours=window_hours, **kwargs)
         self.cdr_date = cdr_date
         self.from_time = from_time
         self.to_time = to_time
+        self.deferrable = deferrable
+        self.defer_threshold = defer_threshold
+        self.resume_lead = resume_lead
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
@@ -92,8 +128,56 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         if self.destination is None:
             self._check_requests(hook, day, windows)
             return list(self._rows(hook, day, windows, DistinctCounter()))
-        path = self._storage_path(f"ozonetel_cdr_{day.isoformat()}")
-        pulled = self._pull_day(hook, day, path, windows)
+        self._check_requests(hook, day, windows)
+        path = self._storage_path(self._file_stem(day), context)
+        # The starts of all the day's requests, claimed now: the wait is known before sending.
+        reservation = hook.reserve_requests(CDR_ENDPOINT, len(windows))
+        wait = reservation.first_at - hook.clock.wall()
+        if self.deferrable and wait > self.defer_threshold:
+            self._defer_until_start(reservation, wait)
+        return self._pull(context, day, windows, path)
+
+    def execute_complete(
+        self, context: Context, event: Any = None, reservation: dict | None = None
+    ) -> dict[str, Any]:
+        """Back from the triggerer shortly before the reserved start: pull on that reservation."""
+        from airflow_provider_ozonetel.budget import Reservation
+        from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
+
+        day = self._checked_day(context)
+        windows = self._windows(day, self.from_time, self.to_time)
+        self._check_requests(self.hook, day, windows)
+        path = self._storage_path(self._file_stem(day), context)
+        if reservation:
+            self.hook.adopt_reservation(CDR_ENDPOINT, Reservation.from_dict(reservation))
+        return self._pull(context, day, windows, path)
+
+    def _defer_until_start(self, reservation: Any, wait: float) -> None:
+        import pendulum
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        moment = pendulum.from_timestamp(reservation.first_at - self.resume_lead, tz="UTC")
+        log.info(
+            "The account's next fetchCDRDetails start is %.0f s away (%d request(s) of this account "
+            "ahead): deferring until %s, holding no worker slot",
+            wait,
+            reservation.competing,
+            moment.isoformat(),
+        )
+        self.defer(
+            trigger=DateTimeTrigger(moment=moment),
+            method_name="execute_complete",
+            kwargs={"reservation": reservation.as_dict()},
+        )
+
+    def _pull(self, context: Context, day: dt.date, windows: list, path: Any) -> dict[str, Any]:
+        from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
+
+        hook = self.hook
+        try:
+            pulled = self._pull_day(hook, day, path, windows)
+        finally:
+            hook.close()  # gives back reserved starts no request used
         result = {
             "cdr_date": day.isoformat(),
             "path": str(path),
@@ -101,9 +185,20 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
             "rows": pulled.manifest.rows,
             "calls": pulled.manifest.calls,
             "requests": hook.requests_sent[CDR_ENDPOINT],
+            "rate_wait_seconds": round(hook.rate_stats.waited, 1),
         }
         self._annotate_outlets(context, result)
         return result
+
+    def _file_stem(self, day: dt.date) -> str:
+        """``ozonetel_cdr_<date>`` for the whole unfiltered day; a window or filters are named too."""
+        stem = f"ozonetel_cdr_{day.isoformat()}"
+        if self.from_time or self.to_time:
+            stem += f"_{_hhmmss(self.from_time, '000000')}-{_hhmmss(self.to_time, '235959')}"
+        if filters := self._filter_values():
+            digest = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:8]
+            stem += f"_f{digest}"
+        return stem
 
     def _checked_day(self, context: Context) -> dt.date:
         try:

@@ -97,19 +97,20 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
     def _rows(
         self, hook: OzonetelHook, day: dt.date, windows: list[Window], call_ids: DistinctCounter
     ) -> Iterator[dict[str, Any]]:
+        from airflow_provider_ozonetel.dedup import LegDeduplicator
         from airflow_provider_ozonetel.records import normalize_cdr
 
         what = f"a record of {day.isoformat()}"
-        seen: set[Any] | None = set() if len(windows) > 1 else None
+        legs = LegDeduplicator()
         for start, end in windows:
+            legs.next_window(start, end if len(windows) > 1 else None)
             for record in hook.iter_cdr_details(day, **self._filters(start, end)):
-                ucid = record.get("UCID")
-                if seen is not None:
-                    if ucid in seen:
-                        continue
-                    seen.add(ucid)
+                if legs.is_repeat(record):
+                    continue
                 call_ids.add(record.get("CallID"))
                 yield self._row(record, normalize_cdr, what)
+        if legs.dropped:
+            log.warning("%s: the vendor sent %d call leg(s) twice; each is written once", day, legs.dropped)
 
     # ------------------------------------------------------------------ the file and its manifest
     def _pull_day(

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -19,6 +20,7 @@ from airflow_provider_ozonetel.exceptions import (
     OzonetelRequestError,
     OzonetelTransientError,
 )
+from airflow_provider_ozonetel.hooks.ozonetel import CDR_ENDPOINT, OzonetelHook
 from airflow_provider_ozonetel.operators.ozonetel import (
     OzonetelCallDetailsOperator,
     OzonetelCDRDetailsOperator,
@@ -80,6 +82,7 @@ def test_day_to_jsonl_typed_rows(tmp_path, fake_clock, vendor):
         "rows": 6,
         "calls": 3,
         "requests": 1,
+        "rate_wait_seconds": 0.0,
     }
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["ucid"] for r in rows] == [str(BIG_UCID + i) for i in range(6)]
@@ -327,8 +330,16 @@ def test_call_lookup_writes_found_calls_and_lists_missing(tmp_path, fake_clock, 
     calls = vendor.get(CALLBACKS_URL, [_found(BIG_UCID), _none(BIG_UCID + 1), _found(BIG_UCID + 2)])
     ucids = [BIG_UCID, str(BIG_UCID + 1), BIG_UCID + 2]
     result = call_op(tmp_path, fake_clock, ucids=ucids, report_type="historical").execute(context())
-    path = tmp_path / "calls" / "ozonetel_calls_scheduled__2026-11-20T03_30_00_05_30.jsonl"
-    assert result == {"path": f"file://{path}", "rows": 2, "missing": [str(BIG_UCID + 1)], "requests": 3}
+    path = (
+        tmp_path / "calls" / "ozonetel_calls_adhoc_airflow__look__scheduled__2026-11-20T03_30_00_05_30.jsonl"
+    )
+    assert result == {
+        "path": f"file://{path}",
+        "rows": 2,
+        "missing": [str(BIG_UCID + 1)],
+        "requests": 3,
+        "rate_wait_seconds": 0.0,
+    }
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert rows[0]["monitor_ucid"] == str(BIG_UCID) and rows[0]["api_key"] is None
     assert API_KEY not in path.read_text()
@@ -377,3 +388,122 @@ def test_ucids_from_every_shape_a_dag_gives(value, expected):
 def test_no_ucids_is_a_clear_error(value):
     with pytest.raises(OzonetelRequestError, match="ucids"):
         parse_ucids(value)
+
+
+def test_each_map_index_of_a_lookup_gets_its_own_default_file(tmp_path, fake_clock, vendor):
+    vendor.get(CALLBACKS_URL, **_found(BIG_UCID))
+    paths = set()
+    for index in range(3):
+        ti = SimpleNamespace(dag_id="calls", task_id="look", map_index=index)
+        result = call_op(tmp_path, fake_clock, ucids=[BIG_UCID], report_type="historical").execute(
+            context(ti=ti)
+        )
+        paths.add(result["path"])
+    assert sorted(p.rsplit("/", 1)[1] for p in paths) == [
+        f"ozonetel_calls_calls__look__scheduled__2026-11-20T03_30_00_05_30__{n}.jsonl" for n in range(3)
+    ]
+    assert len(files_in(tmp_path / "calls")) == 3
+
+
+@pytest.mark.parametrize(
+    ("partial_destination", "refused"),
+    [
+        ("file:///data/calls.jsonl", True),  # one file for every index: refused
+        ("file:///data/calls_{{ ti.map_index }}.jsonl", False),  # templated per index
+        (None, False),  # destination expanded, one per index
+    ],
+)
+def test_a_file_destination_shared_by_map_indexes_is_refused_before_any_request(
+    tmp_path, fake_clock, vendor, partial_destination, refused
+):
+    calls = vendor.get(CALLBACKS_URL, **_found(BIG_UCID))
+    target = f"file://{tmp_path}/calls_1.jsonl"
+    op = call_op(tmp_path, fake_clock, ucids=[BIG_UCID], report_type="historical", destination=target)
+    partial = {"destination": partial_destination} if partial_destination else {}
+    op.dag = None
+    mapped = SimpleNamespace(partial_kwargs=partial)
+    object.__setattr__(op, "_dag", SimpleNamespace(task_dict={"look": mapped}, dag_id="calls"))
+    ctx = context(ti=SimpleNamespace(dag_id="calls", task_id="look", map_index=1))
+    if refused:
+        with pytest.raises(OzonetelRequestError, match=r"destination: every map index of mapped task 'look'"):
+            op.execute(ctx)
+        assert calls.call_count == 0 and not (tmp_path / "calls_1.jsonl").exists()
+    else:
+        assert op.execute(ctx)["rows"] == 1
+
+
+# ---------------------------------------------------------------- names, reservation and deferral
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({}, "ozonetel_cdr_2026-11-19.jsonl"),
+        ({"window_hours": 6}, "ozonetel_cdr_2026-11-19.jsonl"),  # still the whole day
+        ({"from_time": "06:00", "to_time": "11:59:59"}, "ozonetel_cdr_2026-11-19_060000-115959.jsonl"),
+        ({"from_time": "18:00"}, "ozonetel_cdr_2026-11-19_180000-235959.jsonl"),
+    ],
+)
+def test_a_partial_pull_never_takes_the_days_file_name(tmp_path, fake_clock, vendor, options, name):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    result = cdr_op(tmp_path, fake_clock, **options).execute(context())
+    assert result["path"].rsplit("/", 1)[1] == name
+
+
+def test_filtered_pulls_get_a_name_per_filter_set(tmp_path, fake_clock, vendor):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    names = {
+        cdr_op(tmp_path, fake_clock, **f).execute(context())["path"].rsplit("/", 1)[1]
+        for f in ({"campaign_name": "Sales"}, {"campaign_name": "Support"}, {"call_type": "InBound"})
+    }
+    assert len(names) == 3
+    assert all(n.startswith("ozonetel_cdr_2026-11-19_f") and n.endswith(".jsonl") for n in names)
+    assert "ozonetel_cdr_2026-11-19.jsonl" not in files_in(tmp_path / "out")
+
+
+def test_the_day_reserves_its_requests_and_waits_in_the_worker_when_the_wait_is_short(
+    tmp_path, fake_clock, vendor
+):
+    vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    OzonetelHook(clock=fake_clock.as_clock()).reserve_requests(CDR_ENDPOINT, 2)  # another task's
+    result = cdr_op(tmp_path, fake_clock, deferrable=True, defer_threshold=90).execute(context())
+    assert fake_clock.sleeps == [pytest.approx(61.2)]
+    assert result["rate_wait_seconds"] == pytest.approx(61.2)
+
+
+def test_a_long_wait_defers_and_resumes_on_the_same_reservation(tmp_path, fake_clock, vendor):
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    cdr = vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    OzonetelHook(clock=fake_clock.as_clock()).reserve_requests(CDR_ENDPOINT, 6)  # three windows taken
+    op = cdr_op(tmp_path, fake_clock, window_hours=12, deferrable=True, defer_threshold=90, resume_lead=30)
+    start = fake_clock.wall()
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context())
+    assert cdr.call_count == 0 and fake_clock.sleeps == []  # nothing sent, no worker time spent
+    kwargs = deferred.value.kwargs
+    first = kwargs["reservation"]["grants"][0][0]
+    assert first - start == pytest.approx(3 * 61.2)
+    assert deferred.value.trigger.moment.timestamp() == pytest.approx(first - 30)
+    assert deferred.value.method_name == "execute_complete"
+
+    # The triggerer fires 30 s before the start; a fresh operator and hook resume (another process).
+    fake_clock.now += 3 * 61.2 - 30
+    resumed = cdr_op(tmp_path, fake_clock, window_hours=12, deferrable=True)
+    result = resumed.execute_complete(context(), event=None, **kwargs)
+    assert cdr.call_count == 2
+    assert fake_clock.sleeps == [pytest.approx(30)]  # the rest of the wait, on the reserved starts
+    assert result["rows"] == 1 and result["rate_wait_seconds"] == pytest.approx(30)
+
+
+def test_resuming_after_the_reserved_start_takes_a_fresh_one(tmp_path, fake_clock, vendor):
+    """Resumed late (a slow scheduler): sending on an old start could crowd the next window."""
+    cdr = vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    hook = OzonetelHook(clock=fake_clock.as_clock())
+    stale = hook.reserve_requests(CDR_ENDPOINT, 1)
+    hook.reserve_requests(CDR_ENDPOINT, 1)  # the window is full: the stale grant's and another
+    fake_clock.now += 10  # resumed 10 s after the reserved start
+    resumed = cdr_op(tmp_path, fake_clock)
+    resumed.execute_complete(context(), reservation=stale.as_dict())
+    assert cdr.call_count == 1
+    assert fake_clock.sleeps == [pytest.approx(61.2 - 10)]  # waited for a fresh start instead
