@@ -194,9 +194,10 @@ class Transport:
     ) -> requests.Response:
         """Send one request, paced, with the endpoint's auth."""
         send_headers = dict(headers or {})
-        self._add_auth(endpoint, send_headers)
         if endpoint in RATE_LIMITS:
             self.acquire(endpoint, self._wait or RateWait())
+        # The token after the wait for a start, which can be long: it must be fresh when sent.
+        self._add_auth(endpoint, send_headers)
         self.requests_sent[endpoint] += 1
         failure = None
         try:

@@ -291,3 +291,19 @@ def test_an_unreadable_stored_token_is_minted_again(hook, requests_mock):
     mint = requests_mock.post(TOKEN_URL, json={"token": TOKEN, "message": ""})
     hook.shared_store.write(token_key(hook.settings.account_id), "{not json")
     assert hook.get_token() == TOKEN and mint.call_count == 1
+
+
+def test_the_token_is_taken_after_the_wait_for_a_start(set_conn, fake_clock, requests_mock, ist_noon):
+    """A long wait for the rate limit must not send a token that aged out meanwhile."""
+    from airflow_provider_ozonetel.hooks.ozonetel import CDR_ENDPOINT
+
+    hook = OzonetelHook(clock=fake_clock.as_clock(), token_ttl_seconds=30)
+    mint = requests_mock.post(
+        TOKEN_URL, [{"json": {"token": TOKEN, "message": ""}}, {"json": {"token": TOKEN_2, "message": ""}}]
+    )
+    cdr = requests_mock.get(CDR_URL, **ok_body())
+    assert hook.get_token() == TOKEN
+    OzonetelHook(clock=fake_clock.as_clock()).reserve_requests(CDR_ENDPOINT, 2)  # the window is full
+    hook.get_cdr_details(DAY)
+    assert fake_clock.sleeps == [pytest.approx(61.2)]
+    assert mint.call_count == 2 and cdr.last_request.headers["Authorization"] == f"Bearer {TOKEN_2}"
