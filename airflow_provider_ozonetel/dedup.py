@@ -26,6 +26,8 @@ _ALWAYS = 1 << 20  # seconds-of-day beyond every boundary: a leg running past mi
 
 def ucid_key(record: Mapping[str, Any]) -> str | None:
     """The leg's UCID as canonical text (digits, no leading zeros), or None when it has none."""
+    if not isinstance(record, Mapping):
+        return None  # not a record: the row check refuses it with a clear error
     for name in _UCID_FIELDS:
         value = record.get(name)
         if value is None or isinstance(value, bool):
@@ -87,7 +89,7 @@ class LegDeduplicator:
                 self._running[key] = ends
         return False
 
-    def _end(self, record: Mapping[str, Any]) -> int:
+    def _end(self, record: Mapping[str, Any]) -> int:  # a Mapping: is_repeat found a UCID in it
         start, end = _seconds(record.get("StartTime")), _seconds(record.get("EndTime"))
         if end is None:
             # Unknown end: assume it may reach the next boundary, and no further.
