@@ -51,3 +51,19 @@ def mask_secret(secret: str) -> None:
     from airflow.providers.common.compat.sdk import mask_secret as airflow_mask_secret
 
     airflow_mask_secret(secret)
+
+
+def task_stopping_exceptions() -> tuple[type[BaseException], ...]:
+    """Exceptions that end a task (timeout, deferral, termination): never swallow them to go on.
+
+    On Airflow 3 they derive from ``BaseException``; on 2.x timeout and termination are ordinary
+    ``AirflowException``s, which an ``except Exception`` would catch.
+    """
+    from airflow.providers.common.compat.sdk import AirflowTaskTimeout, TaskDeferred
+
+    found: list[type[BaseException]] = [AirflowTaskTimeout, TaskDeferred]
+    for module in ("airflow.sdk.exceptions", "airflow.exceptions"):
+        with contextlib.suppress(ImportError, AttributeError):
+            found.append(__import__(module, fromlist=["AirflowTaskTerminated"]).AirflowTaskTerminated)
+            break
+    return tuple(found)

@@ -3,7 +3,7 @@
 Pure: no Airflow import. The key is the UCID: a file holds one row per call leg (UCID), and one
 call (CallID) can have several legs, so merging by CallID, as a public client of this API does,
 would fold legs together. A row's content is its bytes as written to the file (a JSON line or a
-CSV record), hashed to 64 bits.
+CSV record), hashed to 64 bits (two different rows look equal once in ~10^19).
 
 Memory stays flat for a busy day: each side keeps 16 bytes a row (UCID and hash as machine
 words in arrays, split into buckets by the UCID's low bits), and the comparison builds one
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 from array import array
 from collections.abc import Hashable, Iterator
@@ -31,7 +30,9 @@ KEY_FIELDS = ("ucid", "UCID")
 
 
 def row_hash(encoded: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(encoded, digest_size=8).digest(), "little")
+    """64 bits of the row's bytes. Python's own hash (SipHash, keyed per process) will do, ~4x
+    faster than hashlib's: both sides of a comparison are hashed in one process, never stored."""
+    return hash(encoded) & _MASK
 
 
 def _int_key(key: Any) -> int | None:

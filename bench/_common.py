@@ -9,6 +9,9 @@ import pathlib
 import platform
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from importlib.metadata import version
 
@@ -22,6 +25,51 @@ def emulator(*args: str):
     from airflow_provider_ozonetel.emulator.process import emulator_process
 
     return emulator_process("--user", USER, "--api-key", API_KEY, *args)
+
+
+def day_emulator(calls_per_day: int, minute_seconds: float, cache: pathlib.Path):
+    """The emulator serving days of ``calls_per_day`` from a disk cache (api_key auth, quiet)."""
+    return emulator(
+        "--calls-per-day",
+        str(calls_per_day),
+        "--minute-seconds",
+        str(minute_seconds),
+        "--auth-mode",
+        "api_key",
+        "--cache-dir",
+        str(cache),
+        "--log-level",
+        "warning",
+    )
+
+
+def connect(url: str, conn_id: str = "ozonetel_default") -> None:
+    """A throwaway Airflow home and ``conn_id`` pointing at the emulator's bench account (api_key)."""
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
+        {
+            "conn_type": "ozonetel",
+            "host": url,
+            "login": USER,
+            "password": API_KEY,
+            "extra": {"auth_mode": "api_key"},
+        }
+    )
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Run ``script`` with ``args`` in a fresh Python process; the JSON of its last stdout line."""
+    done = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def add_medians(row: dict, runs: dict[str, list[dict]]) -> dict:
+    """Each variant's median wall time and peak RSS (and its runs) into ``row``."""
+    for variant, measured in runs.items():
+        row[f"{variant}_wall_s"] = median([r["wall_s"] for r in measured])
+        row[f"{variant}_rss_mb"] = median([r["peak_rss_mb"] for r in measured])
+        row[f"{variant}_runs"] = measured
+    return row
 
 
 def state(base_url: str) -> dict:

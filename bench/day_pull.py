@@ -22,15 +22,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _common import API_KEY, USER, emulator, median, peak_rss_mb, save
+from _common import API_KEY, USER, add_medians, connect, day_emulator, peak_rss_mb, run_child, save
 
 VARIANTS = ("provider", "baseline", "floor")
 MINUTE = 0.1  # emulator minute, so back-to-back runs never meet the 2/min limit
@@ -41,16 +39,7 @@ def body_for(day: str) -> dict:
 
 
 def run_provider(url: str, day: str, out: pathlib.Path) -> int:
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
-    os.environ["AIRFLOW_CONN_OZONETEL_BENCH"] = json.dumps(
-        {
-            "conn_type": "ozonetel",
-            "host": url,
-            "login": USER,
-            "password": API_KEY,
-            "extra": {"auth_mode": "api_key"},
-        }
-    )
+    connect(url, "ozonetel_bench")
     from airflow.sdk import ObjectStoragePath
     from airflow.sdk.lineage import get_hook_lineage_collector
 
@@ -114,13 +103,7 @@ def child(variant: str, url: str, day: str, out: str) -> None:
 
 
 def measure(variant: str, url: str, day: str, out: pathlib.Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--url", url, "--day", day, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(__file__, "--child", variant, "--url", url, "--day", day, "--out", str(out))
 
 
 def main() -> None:
@@ -145,18 +128,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-day-") as work:
         for size in args.sizes:
             cache = pathlib.Path(work) / f"cache-{size}"
-            with emulator(
-                "--calls-per-day",
-                str(size),
-                "--minute-seconds",
-                str(MINUTE),
-                "--auth-mode",
-                "api_key",
-                "--cache-dir",
-                str(cache),
-                "--log-level",
-                "warning",
-            ) as url:
+            with day_emulator(size, MINUTE, cache) as url:
                 measure("floor", url, day, pathlib.Path(work) / "warm")  # generates and caches the day
                 runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
                 for _ in range(args.runs):
@@ -169,10 +141,7 @@ def main() -> None:
                     "rows": runs["provider"][0]["count"],
                     "body_mb": runs["floor"][0]["count"] / 1e6,
                 }
-                for variant in VARIANTS:
-                    row[f"{variant}_wall_s"] = median([r["wall_s"] for r in runs[variant]])
-                    row[f"{variant}_rss_mb"] = median([r["peak_rss_mb"] for r in runs[variant]])
-                    row[f"{variant}_runs"] = runs[variant]
+                add_medians(row, runs)
                 results.append(row)
                 print(
                     f"{size:>7} calls, {row['rows']} rows, {row['body_mb']:.0f} MB: "

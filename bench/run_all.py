@@ -14,7 +14,7 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SCRIPTS = ("day_pull.py", "pacing.py", "parse_cost.py", "tokens.py")
+SCRIPTS = ("day_pull.py", "pacing.py", "parse_cost.py", "tokens.py", "refresh.py")
 
 
 def load(name: str) -> dict | None:
@@ -131,8 +131,37 @@ def tokens_section(data: dict) -> list[str]:
     ]
 
 
+def refresh_section(data: dict) -> list[str]:
+    lines = [
+        "## 5. Catch-up refresh of a busy day (late updates)",
+        "",
+        f"Median of {data['runs']} runs, each in a fresh process. The stored day is one row short of the "
+        "vendor's answer, so the refresh compares and replaces. Provider: `OzonetelCDRCatchUpOperator("
+        "days=1, refresh_days=1)` (pull, compare by UCID, replace). Baseline: a merge-by-key client: the "
+        "answer with `.json()`, the stored file and the new rows in dicts keyed by UCID.",
+        "",
+        "| calls | rows | file | changes found | provider | baseline |",
+        "|---:|---:|---:|---|---:|---:|",
+    ]
+    for row in data["sizes"]:
+        lines.append(
+            f"| {row['calls']:,} | {row['rows']:,} | {row['file_mb']:.0f} MB | {row['provider_changes']} "
+            f"| {row['provider_wall_s']:.2f} s, {row['provider_rss_mb']:.0f} MB "
+            f"| {row['baseline_wall_s']:.2f} s, {row['baseline_rss_mb']:.0f} MB |"
+        )
+    sizes = data["sizes"]
+    rss = [r["provider_rss_mb"] for r in sizes]
+    lines += [
+        "",
+        "Target: the provider's peak RSS flat across day sizes (within 40 MB: "
+        f"{min(rss):.0f}-{max(rss):.0f} MB) and under 200 MB: "
+        f"{verdict(max(rss) - min(rss) <= 40 and max(rss) < 200)}.",
+    ]
+    return lines
+
+
 def report() -> pathlib.Path:
-    parts = {name: load(name) for name in ("day_pull", "pacing", "parse_cost", "tokens")}
+    parts = {name: load(name) for name in ("day_pull", "pacing", "parse_cost", "tokens", "refresh")}
     first = next((d for d in parts.values() if d), None)
     lines = [
         "# Benchmark results",
@@ -152,6 +181,7 @@ def report() -> pathlib.Path:
         "pacing": pacing_section,
         "parse_cost": parse_section,
         "tokens": tokens_section,
+        "refresh": refresh_section,
     }
     for name, render in sections.items():
         if parts[name]:

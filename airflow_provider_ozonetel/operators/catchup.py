@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel.compat import task_stopping_exceptions
 from airflow_provider_ozonetel.exceptions import OzonetelAuthError, OzonetelError, OzonetelRequestError
 from airflow_provider_ozonetel.operators.day_pull import FILTER_FIELDS, OzonetelCDRDayPullBase
 
@@ -130,6 +131,7 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
         plan = self._plan(folder, candidates, entries, refresh, outcome)
         for day, _previous, _why in plan:  # every request checked before the first one is sent
             self._check_requests(hook, day, self._windows(day))
+        stopping = task_stopping_exceptions()  # a timeout or deferral ends the run, not one day
         for position, (day, previous, _why) in enumerate(plan):
             if day < calendar.oldest_available_date():
                 continue  # it left the window during this run: reported lost below
@@ -145,6 +147,8 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
                         outcome.refresh_failed.add(later)
                 outcome.failed[day] = f"{type(exc).__name__}: {exc}"
                 break
+            except stopping:
+                raise
             except Exception as exc:  # one bad day does not stop the others
                 name = type(exc).__name__
                 log.error("%s: the pull failed (%s: %s); going on with the other days", day, name, exc)

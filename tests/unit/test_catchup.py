@@ -526,3 +526,15 @@ def test_the_xcom_holds_dates_and_counts_only(out, fake_clock, vendor):
         "lost",
         "requests",
     }
+
+
+def test_a_task_timeout_ends_the_run_instead_of_skipping_a_day(out, fake_clock, vendor, monkeypatch):
+    from airflow.providers.common.compat.sdk import AirflowTaskTimeout
+
+    def times_out(*args, **kwargs):
+        raise AirflowTaskTimeout("Timeout, PID: 4711")
+
+    op = catch_up(out, fake_clock)
+    monkeypatch.setattr(op, "_pull_day", times_out)  # an ordinary AirflowException on Airflow 2.x
+    with pytest.raises(AirflowTaskTimeout):
+        op.execute(context())

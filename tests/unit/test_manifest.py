@@ -158,3 +158,14 @@ def test_verify_size_reads_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr(pathlib.Path, "open", lambda *a, **k: pytest.fail("the file was read"))
     monkeypatch.setattr(pathlib.Path, "read_bytes", lambda self: manifest(data).to_json())
     assert judge_day(tmp_path, entry, EXPECTED, verify="size")[1] is None
+
+
+def test_the_sinks_temporary_objects_are_recognised(tmp_path):
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    from airflow_provider_ozonetel.manifest import manifest_name
+    from airflow_provider_ozonetel.sink import temporary_for
+
+    day_file = ObjectStoragePath(f"file://{tmp_path}/{NAME}")
+    names = [temporary_for(day_file).name, temporary_for(day_file.parent / manifest_name(NAME)).name]
+    assert inventory(names, ".jsonl")[DAY].temporaries == names
