@@ -11,14 +11,18 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
+from airflow_provider_ozonetel import redaction
+
 
 class OzonetelError(AirflowException):
     """Base class. Carries the vendor's message and the HTTP status, when there was one."""
 
     def __init__(self, message: str, *, http_status: int | None = None, vendor_message: str | None = None):
-        super().__init__(message)
+        # Every known secret (the API key, tokens, in any echoed spelling) is hidden here, once for
+        # all messages: a vendor message may echo the key ("Invalid apiKey ...").
+        super().__init__(redaction.redact(message))
         self.http_status = http_status
-        self.vendor_message = vendor_message
+        self.vendor_message = redaction.redact(vendor_message) if vendor_message is not None else None
 
 
 class OzonetelAuthError(OzonetelError, AirflowFailException):

@@ -12,6 +12,8 @@ import logging
 import re
 import threading
 
+from airflow_provider_ozonetel.secret_forms import echo_forms
+
 REDACTED = "***"
 _MIN_SECRET_LEN = 4
 _URL_KEY_PARAM = re.compile(r"(?i)([?&]apikey=)[^&\s'\"]+")
@@ -29,10 +31,11 @@ _URLLIB3_LOGGERS = (
 
 
 def add_secret(value: str | None) -> None:
-    """Remember a secret so :func:`redact` and the urllib3 log filter hide it."""
+    """Remember a secret so :func:`redact` and the urllib3 log filter hide it, in every spelling
+    an echo may give it (HTML-escaped, percent-encoded, inside JSON strings: ``secret_forms``)."""
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
-            _secrets.add(value)
+            _secrets.update(form for form in echo_forms(value) if len(form) >= _MIN_SECRET_LEN)
         _install_filter()
 
 

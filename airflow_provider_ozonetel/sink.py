@@ -26,6 +26,8 @@ from airflow_provider_ozonetel.temporaries import remove_stale_temporaries, temp
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    from airflow_provider_ozonetel.scrub import RowScrubber
+
 log = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "csv")
@@ -69,7 +71,9 @@ class _JsonlWriter:
     requires it); rows are batched so the storage object sees ~1 MB writes, not one per row
     (each write through ObjectStoragePath is tracked for lineage)."""
 
-    def __init__(self, stream: BinaryIO, on_row: RowObserver | None = None):
+    def __init__(
+        self, stream: BinaryIO, on_row: RowObserver | None = None, scrubber: RowScrubber | None = None
+    ):
         import msgspec
 
         self._stream = stream
@@ -78,11 +82,16 @@ class _JsonlWriter:
         self._encode_into = msgspec.json.Encoder(enc_hook=str, decimal_format="number").encode_into
         self._batch = bytearray()
         self._on_row = on_row
+        self._scrubber = scrubber or None
 
     def write(self, row: dict[str, Any]) -> None:
         batch = self._batch
         start = len(batch)
         self._encode_into(row, batch, -1)
+        if self._scrubber is not None and self._scrubber.found_in(batch, start):
+            del batch[start:]  # the row holds the key: encoded again, scrubbed
+            row = self._scrubber.scrub(row)
+            self._encode_into(row, batch, -1)
         if self._on_row is not None:
             self._on_row(row, bytes(batch[start:]))
         batch += b"\n"
@@ -100,7 +109,14 @@ class _CsvWriter:
     """A fixed header (``columns`` then ``extra_fields``): loaders want a stable schema, and a
     streamed file cannot go back to widen its header when a new vendor field shows up."""
 
-    def __init__(self, stream: BinaryIO, columns: Iterable[str] | None, on_row: RowObserver | None = None):
+    def __init__(
+        self,
+        stream: BinaryIO,
+        columns: Iterable[str] | None,
+        on_row: RowObserver | None = None,
+        scrubber: RowScrubber | None = None,
+    ):
+        self._scrubber = scrubber or None
         self._stream = stream
         self._columns: list[str] | None = list(columns) if columns else None
         self._known: frozenset[str] = frozenset()
@@ -109,6 +125,8 @@ class _CsvWriter:
         self._on_row = on_row
 
     def write(self, row: dict[str, Any]) -> None:
+        if self._scrubber is not None:
+            row = self._scrubber.clean(row)
         if self._columns is None:  # raw records: the first record's fields make the header
             self._columns = [key for key in row if key != EXTRA_COLUMN]
         if not self._known:
@@ -193,7 +211,8 @@ class AtomicRowSink:
 
     After the block, ``rows``, ``bytes`` and ``sha256`` describe the object as
     stored (compressed bytes for gzip). ``on_row`` sees each row with its bytes
-    as written (``rowdiff`` compares pulls with it).
+    as written (``rowdiff`` compares pulls with it). With a ``scrubber``, a row
+    holding one of its secrets is written scrubbed (``scrub.py``).
     """
 
     def __init__(
@@ -205,8 +224,10 @@ class AtomicRowSink:
         csv_columns: Iterable[str] | None = None,
         on_row: RowObserver | None = None,
         commit_on_exit: bool = True,
+        scrubber: RowScrubber | None = None,
     ):
         check_format(file_format, compression)
+        self._scrubber = scrubber
         self.destination = destination
         self.file_format = file_format
         self.compression = compression
@@ -235,9 +256,9 @@ class AtomicRowSink:
                 gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=6, mtime=0)
             )
         if self.file_format == "csv":
-            self._writer = _CsvWriter(stream, self._csv_columns, self._on_row)
+            self._writer = _CsvWriter(stream, self._csv_columns, self._on_row, self._scrubber)
         else:
-            self._writer = _JsonlWriter(stream, self._on_row)
+            self._writer = _JsonlWriter(stream, self._on_row, self._scrubber)
         return self
 
     def write(self, row: dict[str, Any]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_ozonetel import calendar, redaction
+from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.exceptions import (
     OzonetelDataNotAvailableError,
     OzonetelRequestError,
@@ -14,12 +15,11 @@ from airflow_provider_ozonetel.exceptions import (
     is_no_data,
 )
 from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT
+from airflow_provider_ozonetel.scrub import RowScrubber
 from airflow_provider_ozonetel.streaming import json_type
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.transport import Transport
-
-_API_KEY_FIELD = "Apikey"  # the CallBacks API echoes the account's key in every record
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,15 @@ class CallBacksClient:
                     f"{CALLBACKS_ENDPOINT} answer refused: message[{index}] is {json_type(record)}, "
                     "not a call record"
                 )
-        return [_without_api_key(record) for record in message]
+        try:
+            return [self._scrubber.scrub(record) for record in message]
+        except RecursionError:
+            raise OzonetelUnexpectedAnswerError(
+                f"{CALLBACKS_ENDPOINT} answer refused: a record is nested too deeply to read"
+            ) from None
 
-
-def _without_api_key(record: dict[str, Any]) -> dict[str, Any]:
-    if _API_KEY_FIELD in record:
-        record = dict(record)
-        record[_API_KEY_FIELD] = redaction.REDACTED
-    return record
+    @functools.cached_property
+    def _scrubber(self) -> RowScrubber:
+        """The API echoes the account's key (``Apikey``): any field named for it, at any depth,
+        becomes ``***``, and so does the key wherever else it shows, in any escaped spelling."""
+        return RowScrubber([self.transport.settings.api_key])

@@ -50,13 +50,31 @@ def normalize_base_url(host: str | None, port: int | None = None) -> str:
     if "://" not in host:
         host = f"https://{host}"
     parts = urlsplit(host)
+    if "@" in parts.netloc:
+        # Refused, not stripped: requests would turn it into Basic auth over our bearer token,
+        # and the message must not show it (it would be the Test button's text).
+        raise OzonetelAuthError(
+            "host: the base URL holds a user name or password ('user:pass@'); the provider refuses it. "
+            "Put the CloudAgent user name in Login and the API key in Password, and only the address "
+            f"in Host (e.g. '{parts.scheme}://{parts.hostname or 'in1-ccaas-api.ozonetel.com'}')"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OzonetelAuthError(
             f"host: {host!r} is not a base URL or domain; use e.g. 'in1-ccaas-api.ozonetel.com' "
             f"or 'https://api.ccaas.ozonetel.com' (empty means {DEFAULT_BASE_URL})"
         )
+    if parts.query or parts.fragment:
+        raise OzonetelAuthError(f"host: {host!r} has a query or fragment; a base URL takes neither")
+    try:
+        url_port = parts.port
+    except ValueError:
+        url_port = -1
+    if url_port is not None and not 0 < url_port < 65536:
+        raise OzonetelAuthError(f"host: the port in {host!r} is not a number from 1 to 65535")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536):
+        raise OzonetelAuthError(f"port: {port!r} is not a number from 1 to 65535 (0 or empty: none)")
     netloc = parts.netloc
-    if port and not parts.port:
+    if port and not url_port:
         netloc = f"{netloc}:{port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from airflow_provider_ozonetel import compat, redaction
+from airflow_provider_ozonetel.secret_forms import echo_forms
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ def hide_secret(secret: str | None) -> None:
         return
     redaction.add_secret(secret)
     try:
-        compat.mask_secret(secret)
+        for form in echo_forms(secret):  # an echo may escape it (HTML, URL, JSON)
+            compat.mask_secret(form)
     except Exception:  # masking must never break a request; redaction still applies
         log.debug("Could not register a secret with Airflow's masker", exc_info=False)

@@ -18,12 +18,14 @@ import urllib3
 from airflow_provider_ozonetel import __version__, redaction
 from airflow_provider_ozonetel.budget import Grant, RateBudget, Reservation
 from airflow_provider_ozonetel.exceptions import (
+    OzonetelAuthError,
     OzonetelRateLimitError,
     OzonetelTokenExpiredError,
     OzonetelTransientError,
     classify,
     unreadable_answer,
 )
+from airflow_provider_ozonetel.hooks.http_session import OffOriginRedirect, OzonetelSession
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
@@ -160,7 +162,7 @@ class Transport:
     def session(self) -> requests.Session:
         """The HTTP session (no urllib3 retries: the hook retries itself, bounded)."""
         if self._session is None:
-            session = requests.Session()
+            session = OzonetelSession(self.settings.base_url)  # no redirect off the configured host
             session.verify = self.settings.verify_ssl
             session.headers["User-Agent"] = f"airflow-provider-ozonetel/{__version__}"
             self._session = session
@@ -212,6 +214,12 @@ class Transport:
             )
         except requests.RequestException as exc:
             failure = transport_error(endpoint, exc)
+        except OffOriginRedirect as exc:
+            failure = OzonetelAuthError(
+                f"{endpoint} answered with an {exc}, off the configured host "
+                f"{self.settings.base_url}: not followed, since it would carry the API key or token "
+                "there. If the vendor moved the API, set the connection's host to the new base URL"
+            )
         # Raised outside the except block: requests' texts hold the URL (and the CallBacks key).
         raise failure
 

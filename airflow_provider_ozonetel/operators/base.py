@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_ozonetel.exceptions import OzonetelUnexpectedAnswerError
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+    from airflow_provider_ozonetel.scrub import RowScrubber
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class OzonetelBaseOperator(BaseOperator):
             file_format=self.file_format,
             compression=self.compression,
             csv_columns=records.CSV_COLUMNS if self.normalize else None,
+            scrubber=self._scrubber(),
             **options,
         )
 
@@ -164,6 +166,12 @@ class OzonetelBaseOperator(BaseOperator):
             return normalize(record)
         except ValueError as exc:
             raise refused_record(what, exc) from None
+
+    def _scrubber(self) -> RowScrubber:
+        """Finds the connection's API key in rows, in any spelling an echo gives it (``scrub.py``)."""
+        from airflow_provider_ozonetel.scrub import RowScrubber
+
+        return RowScrubber([self.hook.settings.api_key])
 
     def _format_label(self) -> str:
         return self.file_format + ("+gzip" if self.compression else "")

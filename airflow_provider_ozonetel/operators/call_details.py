@@ -69,7 +69,8 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
         missing: list[str] = []
         rows = self._rows(hook, ucids, call_date, missing)
         if self.destination is None:
-            found = list(rows)
+            scrubber = self._scrubber()  # XCom, like a file, never holds the key
+            found = [scrubber.clean(row) for row in rows]
             self._judge_missing(missing, len(ucids))
             return found
         path = self._storage_path(task_instance_stem("ozonetel_calls_", self, context), context)

@@ -127,7 +127,8 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         windows = self._windows(day, self.from_time, self.to_time)
         if self.destination is None:
             self._check_requests(hook, day, windows)
-            return list(self._rows(hook, day, windows, DistinctCounter()))
+            scrubber = self._scrubber()  # XCom, like a file, never holds the key
+            return [scrubber.clean(row) for row in self._rows(hook, day, windows, DistinctCounter())]
         self._check_requests(hook, day, windows)
         path = self._storage_path(self._file_stem(day), context)
         # The starts of all the day's requests, claimed now: the wait is known before sending.

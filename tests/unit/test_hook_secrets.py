@@ -113,3 +113,22 @@ def test_reprs_hold_no_secret(hook, requests_mock):
     for text in (repr(hook), repr(hook.settings), repr(hook.tokens.current), str(vars(hook.settings))):
         assert TOKEN not in text
     assert API_KEY not in repr(hook) and API_KEY not in repr(hook.settings)
+
+
+def test_http_client_debug_output_never_shows_the_key_or_token(vendor, capfd, monkeypatch, ist_noon):
+    import http.client
+
+    assert http.client.HTTPConnection.debuglevel == 0
+    hook = OzonetelHook()
+    hook.get_call_details(BIG_UCID, report_type="historical")
+    hook.get_cdr_details("2026-11-19")
+    assert http.client.HTTPConnection.debuglevel == 0  # nothing of ours raised it
+    # A user who raises it for the whole process (the usual recipe to debug requests) still sees
+    # nothing of ours: it prints headers and URLs with print(), past every log filter.
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    capfd.readouterr()
+    hook.get_call_details(BIG_UCID, report_type="historical")
+    hook.get_cdr_details("2026-11-19")
+    printed = capfd.readouterr()
+    assert "send: b'" not in printed.out
+    assert API_KEY not in printed.out + printed.err and TOKEN not in printed.out + printed.err
