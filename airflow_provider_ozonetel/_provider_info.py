@@ -22,6 +22,11 @@ CONN_FIELDS = {
         "description": "Read timeout of one request. A busy day's answer can take minutes.",
         "schema": {"type": ["integer", "null"], "minimum": 1, "default": 600},
     },
+    "connect_timeout": {
+        "label": "Connect timeout (seconds)",
+        "description": "How long to wait for the host to accept a connection before retrying.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 30},
+    },
     "callbacks_path": {
         "label": "CallBacks path",
         "description": "Path of the CDR in CallBacks API on the host.",

@@ -207,11 +207,23 @@ class OzonetelHook(BaseHook):
         """The HTTP session (a ``requests.Session``; no urllib3 retries: the hook retries itself)."""
         return self.transport.session
 
-    def close(self) -> None:
-        """Give back unused rate grants and close the HTTP session."""
+    def close(self, *, keep_reserved: bool = False) -> None:
+        """Give back unused rate grants and close the HTTP session.
+
+        ``keep_reserved=True`` closes only the session: a task deferring until its reserved
+        starts carries them to its resumption (``adopt_reservation``).
+        """
         if self._transport is not None:
-            self._transport.release_unused()
+            if not keep_reserved:
+                self._transport.release_unused()
             self._transport.close()
+
+    def __enter__(self) -> OzonetelHook:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """``with OzonetelHook(...) as hook:`` closes it (session, unused grants) however the block ends."""
+        self.close()
 
     # ------------------------------------------------------------------ rate budget
     def reserve_requests(self, endpoint: str, count: int) -> Reservation:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
@@ -93,6 +94,33 @@ def shared_by_map_indexes(operator: BaseOperator, context: Context) -> bool:
     return raw is not None and "map_index" not in str(raw)
 
 
+_Result = TypeVar("_Result")
+
+
+def closes_hook(execute: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Decorate an operator's ``execute`` (or ``execute_complete``): when it ends, however it ends,
+    the hook is closed (its HTTP session, and the rate grants it reserved but did not use go back
+    to the account). When it defers, only the session is closed: the task's reserved starts travel
+    with the deferral."""
+
+    @functools.wraps(execute)
+    def run_then_close(self: OzonetelBaseOperator, context: Context, *args: Any, **kwargs: Any) -> _Result:
+        from airflow.providers.common.compat.sdk import TaskDeferred
+
+        try:
+            result = execute(self, context, *args, **kwargs)
+        except TaskDeferred:
+            self.close_hook(keep_reserved=True)  # the reservation travels with the deferral
+            raise
+        except BaseException:
+            self.close_hook()
+            raise
+        self.close_hook()
+        return result
+
+    return run_then_close
+
+
 class OzonetelBaseOperator(BaseOperator):
     """What both operators share: the hook, the output settings, the atomic sink."""
 
@@ -123,6 +151,17 @@ class OzonetelBaseOperator(BaseOperator):
         if getattr(self, "_hook", None) is None:
             self._hook = OzonetelHook(self.ozonetel_conn_id, **parse_hook_params(self.hook_params))
         return self._hook
+
+    def close_hook(self, *, keep_reserved: bool = False) -> None:
+        """Close the hook if one was made; a failure to close is logged, never raised (it must not
+        hide the task's own outcome)."""
+        hook = getattr(self, "_hook", None)
+        if hook is None:
+            return
+        try:
+            hook.close(keep_reserved=keep_reserved)
+        except Exception as exc:
+            log.warning("Could not close the Ozonetel hook cleanly: %s: %s", type(exc).__name__, exc)
 
     def _storage_path(self, default_stem: str, context: Context | None = None) -> ObjectStoragePath:
         """The file to write: ``default_stem`` in a destination folder, else the destination itself.

@@ -10,7 +10,12 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel.exceptions import OzonetelError, OzonetelRequestError
-from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, refused_record, task_instance_stem
+from airflow_provider_ozonetel.operators.base import (
+    OzonetelBaseOperator,
+    closes_hook,
+    refused_record,
+    task_instance_stem,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -32,7 +37,8 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
     :param call_date: the IST day the calls started (templated), for ``auto``.
     :param fail_on_missing: "No Data Found" is not a failure by default: the UCID is listed under
         ``missing``. True fails the task (and writes no file).
-    :param destination: / :param file_format: / :param compression: / :param normalize: as for
+    :param destination: / :param file_format: / :param compression: / :param normalize: /
+        :param ozonetel_conn_id: / :param hook_params: as for
         ``OzonetelCDRDetailsOperator``; the default file name is unique to the task instance:
         ``ozonetel_calls_<dag id>__<task id>__<run id>[__<map index>]``. A file destination that
         every map index of a mapped task shares is refused before any request.
@@ -40,7 +46,14 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
         themselves (small lookups only), with missing UCIDs logged.
     """
 
-    template_fields: Sequence[str] = ("ucids", "report_type", "call_date", "destination")
+    template_fields: Sequence[str] = (
+        "ucids",
+        "report_type",
+        "call_date",
+        "destination",
+        "ozonetel_conn_id",
+        "hook_params",
+    )
     ui_color = "#e8f4fd"
 
     def __init__(
@@ -58,6 +71,7 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
         self.call_date = call_date
         self.fail_on_missing = fail_on_missing
 
+    @closes_hook
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
         from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT, RATE_LIMITS
         from airflow_provider_ozonetel.hooks.validation import check_call_date, check_report_type, clean_ucid

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.compat import task_stopping_exceptions
 from airflow_provider_ozonetel.exceptions import OzonetelAuthError, OzonetelError, OzonetelRequestError
+from airflow_provider_ozonetel.operators.base import closes_hook
 from airflow_provider_ozonetel.operators.day_pull import FILTER_FIELDS, OzonetelCDRDayPullBase
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
         "days",
         "since",
         "refresh_days",
+        "ozonetel_conn_id",
         "hook_params",
         *FILTER_FIELDS,
     )
@@ -116,6 +118,7 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
         self.verify = verify
 
     # ------------------------------------------------------------------ the run
+    @closes_hook
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
 

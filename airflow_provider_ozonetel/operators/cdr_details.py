@@ -14,7 +14,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.counting import DistinctCounter
 from airflow_provider_ozonetel.exceptions import OzonetelRequestError
-from airflow_provider_ozonetel.operators.base import resolve_cdr_date
+from airflow_provider_ozonetel.operators.base import closes_hook, resolve_cdr_date
 from airflow_provider_ozonetel.operators.day_pull import OzonetelCDRDayPullBase
 
 if TYPE_CHECKING:
@@ -67,7 +67,9 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
     :param from_time: / :param to_time: pull only this window of the day (IST ``HH:MM[:SS]``).
     :param ucid: / :param campaign_name: / :param monitor_ucid: / :param call_type: / :param status:
         the API's optional filters.
-    :param hook_params: extra keyword arguments for ``OzonetelHook`` (retries, rate window...).
+    :param ozonetel_conn_id: the connection (templated).
+    :param hook_params: extra keyword arguments for ``OzonetelHook`` (retries, rate window...);
+        templated: a dict, or its JSON text.
     :param deferrable: before sending, the task reserves its requests' starts in the account's
         shared rate budget; when the first is more than ``defer_threshold`` seconds away it defers
         (a ``DateTimeTrigger`` in the triggerer, holding no worker slot) until ``resume_lead``
@@ -91,6 +93,8 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         "monitor_ucid",
         "call_type",
         "status",
+        "ozonetel_conn_id",
+        "hook_params",
     )
     ui_color = "#e8f4fd"
 
@@ -119,6 +123,7 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         self.defer_threshold = defer_threshold
         self.resume_lead = resume_lead
 
+    @closes_hook
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
 
@@ -138,6 +143,7 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
             self._defer_until_start(reservation, wait)
         return self._pull(context, day, windows, path)
 
+    @closes_hook
     def execute_complete(
         self, context: Context, event: Any = None, reservation: dict | None = None
     ) -> dict[str, Any]:
@@ -175,10 +181,7 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
 
         hook = self.hook
-        try:
-            pulled = self._pull_day(hook, day, path, windows)
-        finally:
-            hook.close()  # gives back reserved starts no request used
+        pulled = self._pull_day(hook, day, path, windows)  # closes_hook gives back unused starts
         result = {
             "cdr_date": day.isoformat(),
             "path": str(path),

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensor
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.exceptions import OzonetelRequestError
-from airflow_provider_ozonetel.operators.base import resolve_cdr_date
+from airflow_provider_ozonetel.operators.base import parse_hook_params, resolve_cdr_date
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -40,14 +40,15 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
     :param probe_ucid: a UCID of a call of that day (templated). After the moment, one CallBacks
         ``historical`` request confirms the data is there; "No Data Found" keeps waiting, every
         ``poke_interval``, bounded by ``timeout``.
-    :param ozonetel_conn_id: the connection, used only for the probe.
+    :param ozonetel_conn_id: the connection, used only for the probe (templated).
+    :param hook_params: ``OzonetelHook`` arguments for the probe (templated: a dict or its JSON text).
     :param deferrable: wait in the triggerer (needs a running triggerer). Default: Airflow's
         ``[operators] default_deferrable`` (false unless configured), as in Airflow's own providers.
         Deferred, the task fails ``timeout`` seconds (plus ``TRIGGER_TIMEOUT_GRACE``) after it
         started even when no triggerer runs.
     """
 
-    template_fields: Sequence[str] = ("cdr_date", "probe_ucid")
+    template_fields: Sequence[str] = ("cdr_date", "probe_ucid", "ozonetel_conn_id", "hook_params")
     ui_color = "#fdf5e6"
 
     def __init__(
@@ -145,8 +146,8 @@ class OzonetelHistoricalDataSensor(BaseSensorOperator):
             return True
         from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
 
-        hook = OzonetelHook(self.ozonetel_conn_id, **self.hook_params)
-        records = hook.get_call_details(self.probe_ucid, report_type=calendar.HISTORICAL)
+        with OzonetelHook(self.ozonetel_conn_id, **parse_hook_params(self.hook_params)) as hook:
+            records = hook.get_call_details(self.probe_ucid, report_type=calendar.HISTORICAL)
         if records:
             log.info("UCID %s is in the historical store: the day is readable", self.probe_ucid)
             return True

@@ -33,6 +33,7 @@ TYPE_NAME = "Ozonetel CloudAgent"
 EXTRA_FIELDS = {
     "auth_mode": ("Auth mode", "token"),
     "timeout": ("Request timeout (seconds)", "600"),
+    "connect_timeout": ("Connect timeout (seconds)", "30"),
     "callbacks_path": ("CallBacks path", "/CAServices/CDR/callBacks.php"),
     "verify_ssl": ("Verify TLS certificate", True),
 }
@@ -186,6 +187,7 @@ def test_saved_connection_tests_ok_and_round_trips(page: Page, airflow: Airflow,
     assert json.loads(posted["extra"]) == {
         "auth_mode": "api_key",
         "timeout": 120,
+        "connect_timeout": 30,
         "callbacks_path": "/CAServices/CDR/callBacks.php",
         "verify_ssl": False,
     }
@@ -219,6 +221,7 @@ def test_saved_connection_tests_ok_and_round_trips(page: Page, airflow: Airflow,
     expect(extra_input(dialog, "auth_mode")).to_have_value("api_key")
     expect(field_root(dialog, "Auth mode")).to_contain_text("api_key")
     expect(extra_input(dialog, "timeout")).to_have_value("120")
+    expect(extra_input(dialog, "connect_timeout")).to_have_value("30")
     expect(extra_input(dialog, "callbacks_path")).to_have_value("/CAServices/CDR/callBacks.php")
     expect(extra_input(dialog, "verify_ssl")).not_to_be_checked()
     for label, _ in EXTRA_FIELDS.values():

@@ -40,7 +40,14 @@ def test_form_fields_and_behaviour():
     (conn,) = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "ozonetel"
     assert conn["hook-class-name"] == "airflow_provider_ozonetel.hooks.ozonetel.OzonetelHook"
-    assert set(conn["conn-fields"]) == {"auth_mode", "timeout", "callbacks_path", "verify_ssl"}
+    assert set(conn["conn-fields"]) == {
+        "auth_mode",
+        "timeout",
+        "connect_timeout",
+        "callbacks_path",
+        "verify_ssl",
+    }
+    assert conn["conn-fields"]["connect_timeout"]["schema"]["default"] == 30  # as the hook's default
     assert conn["conn-fields"]["auth_mode"]["schema"]["enum"] == ["token", "api_key"]
     behaviour = conn["ui-field-behaviour"]
     assert behaviour["relabeling"]["login"] == "CloudAgent user name"
@@ -55,7 +62,7 @@ def test_providers_manager_registers_the_type_and_its_widgets():
     manager = ProvidersManager()
     assert "airflow-provider-ozonetel" in manager.providers
     widgets = manager.connection_form_widgets
-    for name in ("auth_mode", "timeout", "callbacks_path", "verify_ssl"):
+    for name in ("auth_mode", "timeout", "connect_timeout", "callbacks_path", "verify_ssl"):
         assert f"extra__ozonetel__{name}" in widgets
     assert widgets["extra__ozonetel__auth_mode"].field["value"] == "token"
     assert manager.field_behaviours["ozonetel"]["relabeling"]["password"] == "API key"
