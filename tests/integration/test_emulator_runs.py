@@ -184,12 +184,31 @@ def test_tasks_of_one_run_share_one_token(emulator, tmp_path):
     assert sum(len(p) for p in parts) == emulator.dataset.count_day(DAY)
 
 
+class _JumpAtDeferral(logging.Handler):
+    """Moves the travelled clock to ``moment`` when the sensor logs that it defers: the trigger then
+    fires at once, however long the task took to start on a loaded machine."""
+
+    def __init__(self, traveller, moment):
+        super().__init__()
+        self.traveller, self.moment = traveller, moment
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Deferring until"):
+            self.traveller.move_to(self.moment)
+
+
 def test_deferrable_sensor_defers_and_resumes(emulator, logs, capfd):
-    # Travel to one second before the day becomes readable (03:15 IST the next day); the
-    # triggerer's wall-clock trigger fires a second later and the sensor resumes and succeeds.
+    # An hour before the day becomes readable (03:15 IST the next day) the sensor defers; the clock
+    # then jumps to the moment, the triggerer's wall-clock trigger fires and the sensor resumes.
     ready = calendar.historical_ready_at(DAY) + dt.timedelta(minutes=15)
-    with time_machine.travel(ready.subtract(seconds=1), tick=True):
-        result = run_dag("ozonetel_test_deferral", conf={"cdr_date": DAY.isoformat()})
+    sensor_log = logging.getLogger("airflow_provider_ozonetel.sensors.ozonetel")
+    with time_machine.travel(ready.subtract(hours=1), tick=True) as traveller:
+        jump = _JumpAtDeferral(traveller, ready.add(seconds=1))
+        sensor_log.addHandler(jump)
+        try:
+            result = run_dag("ozonetel_test_deferral", conf={"cdr_date": DAY.isoformat()})
+        finally:
+            sensor_log.removeHandler(jump)
     assert result.state == "success", result.states
     output = logs.text + "".join(capfd.readouterr())
     assert f"Deferring until {ready.in_timezone(calendar.IST).isoformat()}" in output
