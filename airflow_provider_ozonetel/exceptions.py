@@ -61,6 +61,13 @@ class OzonetelUnexpectedAnswerError(OzonetelError):
     Nothing is written (an earlier file stays as it was); Airflow's task retries apply."""
 
 
+class OzonetelMissingDependencyError(OzonetelError, AirflowFailException):
+    """An optional package the task needs is not installed (pyarrow for parquet): install the extra.
+
+    Fails the task without retries: a retry on the same worker cannot install it.
+    """
+
+
 # Every documented answer (both seeds and the token API), by message, lower-cased.
 _AUTH = OzonetelAuthError
 _REQ = OzonetelRequestError

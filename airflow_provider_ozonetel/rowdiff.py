@@ -130,10 +130,21 @@ def index_file(stream: BinaryIO, file_format: str, compression: str | None) -> R
     index = RowIndex()
     if compression == "gzip":
         stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
-    rows = _jsonl_rows(stream) if file_format == "jsonl" else _csv_rows(stream)
+    if file_format == "parquet":
+        rows = _parquet_rows(stream)
+    else:
+        rows = _jsonl_rows(stream) if file_format == "jsonl" else _csv_rows(stream)
     for key, encoded in rows:
         index.add(key, encoded)
     return index
+
+
+def _parquet_rows(stream: BinaryIO) -> Iterator[tuple[Any, bytes]]:
+    """A Parquet file's rows in the encoding its writer handed to ``on_row`` (needs pyarrow)."""
+    from airflow_provider_ozonetel.parquet import file_rows
+
+    for row, encoded in file_rows(stream):
+        yield row.get("ucid"), encoded
 
 
 def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[Any, bytes]]:

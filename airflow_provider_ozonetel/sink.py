@@ -6,6 +6,9 @@ untouched; a rerun replaces the destination as a whole, and first deletes the
 temporary objects a killed earlier write left (``temporaries.py``). The bytes written are
 counted and hashed (sha256) on their way out, so a day's manifest needs no
 second read of the file.
+
+jsonl and csv are written here; parquet by :mod:`airflow_provider_ozonetel.parquet`, imported
+only when a sink writes parquet (it needs pyarrow, an optional extra).
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
 COMPRESSIONS = (None, "gzip")
-#: CSV column that collects the fields outside the fixed header, as a JSON object.
+#: CSV (and Parquet) column that collects the fields outside the fixed header, as a JSON object.
 EXTRA_COLUMN = "extra_fields"
 #: How a CSV row is written; ``rowdiff`` writes rows it reads back the same way to compare them.
 CSV_LINE_TERMINATOR = "\n"
@@ -41,11 +44,30 @@ CSV_LINE_TERMINATOR = "\n"
 RowObserver = Callable[[dict[str, Any], bytes], None]
 
 
-def check_format(file_format: str, compression: str | None) -> None:
+def check_format(file_format: str, compression: str | None, normalize: bool = True) -> None:
     if file_format not in FORMATS:
         raise ValueError(f"file_format: {file_format!r} is not one of {', '.join(FORMATS)}")
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression: {compression!r} is not None or 'gzip'")
+    if file_format == "parquet" and compression is not None:
+        # A gzip-wrapped Parquet file is unreadable by every Parquet reader; Parquet compresses
+        # its own pages instead (zstd), so no compression setting applies.
+        raise ValueError(
+            f"compression: {compression!r} does not apply to parquet, which compresses its own pages "
+            "(zstd); leave compression=None"
+        )
+    if file_format == "parquet" and not normalize:
+        raise ValueError(
+            "file_format: 'parquet' writes the typed row schema and needs normalize=True; "
+            "use jsonl or csv for the vendor's records unchanged"
+        )
+
+
+def parquet_support() -> Any:
+    """The Parquet writer's module; its ImportError names the extra to install when pyarrow is missing."""
+    import importlib
+
+    return importlib.import_module("airflow_provider_ozonetel.parquet")
 
 
 def file_suffix(file_format: str, compression: str | None) -> str:
@@ -196,6 +218,13 @@ class _CountingHash:
         self.bytes += len(data)
         return self._stream.write(data)
 
+    def tell(self) -> int:  # the Parquet writer records column chunk offsets
+        return self.bytes
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._stream, "closed", False))
+
     def flush(self) -> None:
         self._stream.flush()
 
@@ -228,6 +257,8 @@ class AtomicRowSink:
     ):
         check_format(file_format, compression)
         self._scrubber = scrubber
+        # Before any object is opened: a missing optional package fails here, leaving nothing behind.
+        self._parquet = parquet_support() if file_format == "parquet" else None
         self.destination = destination
         self.file_format = file_format
         self.compression = compression
@@ -241,24 +272,33 @@ class AtomicRowSink:
         self.temporary = temporary_for(destination)
         self._stack = contextlib.ExitStack()
         self._counter: _CountingHash | None = None
-        self._writer: _JsonlWriter | _CsvWriter | None = None
+        self._writer: Any = None
 
     def __enter__(self) -> AtomicRowSink:
         self.destination.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.destination)  # left by an earlier write that was killed
-        raw: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
-        self._counter = _CountingHash(raw)
-        stream: BinaryIO = self._counter  # type: ignore[assignment]
-        if self.compression == "gzip":
-            # No name and no time in the gzip header: the same rows give the same bytes (and
-            # sha256) on every pull, so an unchanged day is recognised as unchanged.
-            stream = self._stack.enter_context(
-                gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=6, mtime=0)
-            )
-        if self.file_format == "csv":
-            self._writer = _CsvWriter(stream, self._csv_columns, self._on_row, self._scrubber)
-        else:
-            self._writer = _JsonlWriter(stream, self._on_row, self._scrubber)
+        try:
+            raw: BinaryIO = self._stack.enter_context(self.temporary.open("wb"))
+            self._counter = _CountingHash(raw)
+            stream: BinaryIO = self._counter  # type: ignore[assignment]
+            if self.compression == "gzip":
+                # No name and no time in the gzip header: the same rows give the same bytes (and
+                # sha256) on every pull, so an unchanged day is recognised as unchanged.
+                stream = self._stack.enter_context(
+                    gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=6, mtime=0)
+                )
+            if self._parquet is not None:
+                self._writer = self._parquet.ParquetRowWriter(
+                    stream, on_row=self._on_row, scrubber=self._scrubber
+                )
+            elif self.file_format == "csv":
+                self._writer = _CsvWriter(stream, self._csv_columns, self._on_row, self._scrubber)
+            else:
+                self._writer = _JsonlWriter(stream, self._on_row, self._scrubber)
+        except BaseException:
+            self._stack.close()
+            self.discard()
+            raise
         return self
 
     def write(self, row: dict[str, Any]) -> None:
@@ -284,6 +324,8 @@ class AtomicRowSink:
         try:
             if exc_type is None and self._writer is not None:
                 self._writer.finish()
+            elif exc_type is not None:
+                self._abort_writer()
             self._stack.close()
         except BaseException:
             self.discard()
@@ -296,6 +338,13 @@ class AtomicRowSink:
             self.sha256 = self._counter.sha256.hexdigest()
         if self._commit_on_exit:
             self.commit()
+
+    def _abort_writer(self) -> None:
+        """Let a writer that holds native resources (Parquet) release them; the object is discarded."""
+        abort = getattr(self._writer, "abort", None)
+        if abort is not None:
+            with contextlib.suppress(Exception):
+                abort()
 
     def commit(self) -> None:
         """Move the temporary object onto the destination."""

@@ -4,6 +4,7 @@ For emulator days of 50k, 200k and 500k calls (about 1.14 rows a call), each run
 process, median of several runs:
 
 - provider: OzonetelCDRDetailsOperator (typed rows, jsonl) to a local file;
+- parquet: the same operator with ``file_format="parquet"`` (row groups, zstd; needs pyarrow);
 - baseline: what a user writes today: ``requests`` with ``.json()`` on the whole body, then a
   loop writing each record with ``json.dumps``;
 - floor: the bytes of the same answer read and discarded (download only).
@@ -15,6 +16,7 @@ Peak RSS is the process's own high-water mark (``getrusage``), imports included 
 
     python bench/day_pull.py                      # all sizes, 3 runs each
     python bench/day_pull.py --sizes 50000 --runs 1
+    python bench/day_pull.py --variants parquet   # a subset: printed, not saved
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _common import API_KEY, USER, add_medians, connect, day_emulator, peak_rss_mb, run_child, save
 
-VARIANTS = ("provider", "baseline", "floor")
+VARIANTS = ("provider", "parquet", "baseline", "floor")
 MINUTE = 0.1  # emulator minute, so back-to-back runs never meet the 2/min limit
 
 
@@ -38,14 +40,17 @@ def body_for(day: str) -> dict:
     return {"fromDate": f"{day} 00:00:00", "toDate": f"{day} 23:59:59", "userName": USER}
 
 
-def run_provider(url: str, day: str, out: pathlib.Path) -> int:
+def run_provider(url: str, day: str, out: pathlib.Path, file_format: str = "jsonl") -> int:
     connect(url, "ozonetel_bench")
     from airflow.sdk import ObjectStoragePath
     from airflow.sdk.lineage import get_hook_lineage_collector
 
     import airflow_provider_ozonetel.hooks.ozonetel
     import airflow_provider_ozonetel.records
-    import airflow_provider_ozonetel.sink  # noqa: F401  (imported before the clock, like the baseline's)
+    import airflow_provider_ozonetel.sink
+
+    if file_format == "parquet":
+        import airflow_provider_ozonetel.parquet  # noqa: F401  (pyarrow: its import is in the peak RSS)
     from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOperator
 
     ObjectStoragePath(f"file://{out.parent}").exists()  # loads the local filesystem back end
@@ -58,11 +63,16 @@ def run_provider(url: str, day: str, out: pathlib.Path) -> int:
         ozonetel_conn_id="ozonetel_bench",
         cdr_date=day,
         destination=f"file://{out}",
+        file_format=file_format,
         hook_params={"rate_window_seconds": MINUTE},
     )
     start = time.perf_counter()
     result = operator.execute(context={})
     return result["rows"], time.perf_counter() - start
+
+
+def run_parquet(url: str, day: str, out: pathlib.Path):
+    return run_provider(url, day, out, file_format="parquet")
 
 
 def run_baseline(url: str, day: str, out: pathlib.Path):
@@ -97,7 +107,12 @@ def run_floor(url: str, day: str, out: pathlib.Path):
 
 
 def child(variant: str, url: str, day: str, out: str) -> None:
-    runner = {"provider": run_provider, "baseline": run_baseline, "floor": run_floor}[variant]
+    runner = {
+        "provider": run_provider,
+        "parquet": run_parquet,
+        "baseline": run_baseline,
+        "floor": run_floor,
+    }[variant]
     count, wall = runner(url, day, pathlib.Path(out))
     print(json.dumps({"variant": variant, "count": count, "wall_s": wall, "peak_rss_mb": peak_rss_mb()}))
 
@@ -112,6 +127,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000, 500_000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--child", choices=VARIANTS)
     parser.add_argument("--url")
     parser.add_argument("--day")
@@ -130,26 +146,30 @@ def main() -> None:
             cache = pathlib.Path(work) / f"cache-{size}"
             with day_emulator(size, MINUTE, cache) as url:
                 measure("floor", url, day, pathlib.Path(work) / "warm")  # generates and caches the day
-                runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+                variants = args.variants
+                runs: dict[str, list[dict]] = {v: [] for v in variants}
                 for _ in range(args.runs):
-                    for variant in VARIANTS:
-                        out = pathlib.Path(work) / f"{variant}.jsonl"
+                    for variant in variants:
+                        out = pathlib.Path(work) / f"{variant}.out"
                         runs[variant].append(measure(variant, url, day, out))
                         out.unlink(missing_ok=True)
+                counted = next(v for v in variants if v != "floor") if variants != ["floor"] else "floor"
                 row = {
                     "calls": size,
-                    "rows": runs["provider"][0]["count"],
-                    "body_mb": runs["floor"][0]["count"] / 1e6,
+                    "rows": runs[counted][0]["count"],
+                    "body_mb": runs["floor"][0]["count"] / 1e6 if "floor" in runs else 0,
                 }
                 add_medians(row, runs)
                 results.append(row)
                 print(
                     f"{size:>7} calls, {row['rows']} rows, {row['body_mb']:.0f} MB: "
                     + ", ".join(
-                        f"{v} {row[f'{v}_wall_s']:.2f} s / {row[f'{v}_rss_mb']:.0f} MB" for v in VARIANTS
+                        f"{v} {row[f'{v}_wall_s']:.2f} s / {row[f'{v}_rss_mb']:.0f} MB" for v in variants
                     ),
                     flush=True,
                 )
+    if set(args.variants) != set(VARIANTS):
+        return  # RESULTS.md compares every variant: a subset is not saved
     path = save("day_pull", {"day": day, "runs": args.runs, "sizes": results})
     print(f"wrote {path}")
 

@@ -59,6 +59,14 @@ def day_pull_section(data: dict) -> list[str]:
         f"{verdict(max(rss) < 150 and max(rss) - min(rss) < 15)}; the baseline grows with the day "
         f"({sizes[0]['baseline_rss_mb']:.0f} to {largest['baseline_rss_mb']:.0f} MB).",
     ]
+    if all("parquet_rss_mb" in r for r in sizes):
+        prss = [r["parquet_rss_mb"] for r in sizes]
+        walls = " / ".join(f"{r['parquet_wall_s']:.2f}" for r in sizes)
+        lines.append(
+            f'- parquet (`file_format="parquet"`, pyarrow\'s import included): peak RSS '
+            f"{' / '.join(f'{v:.0f}' for v in prss)} MB, wall {walls} s; flat and under 200 MB at "
+            f"{largest['calls']:,} calls: {verdict(max(prss) < 200 and max(prss) - min(prss) < 15)}"
+        )
     for row in sizes:
         ratio = row["provider_wall_s"] / row["baseline_wall_s"]
         lines.append(

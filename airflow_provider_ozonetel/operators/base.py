@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_ozonetel import calendar
-from airflow_provider_ozonetel.exceptions import OzonetelRequestError
+from airflow_provider_ozonetel.exceptions import OzonetelMissingDependencyError, OzonetelRequestError
 from airflow_provider_ozonetel.sink import check_format, file_suffix
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class OzonetelBaseOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_format(file_format, compression)
+        check_format(file_format, compression, normalize)
         self.destination = destination
         self.file_format = file_format
         self.compression = compression
@@ -185,14 +185,17 @@ class OzonetelBaseOperator(BaseOperator):
         from airflow_provider_ozonetel import records
         from airflow_provider_ozonetel.sink import AtomicRowSink
 
-        return AtomicRowSink(
-            path,
-            file_format=self.file_format,
-            compression=self.compression,
-            csv_columns=records.CSV_COLUMNS if self.normalize else None,
-            scrubber=self._scrubber(),
-            **options,
-        )
+        try:
+            return AtomicRowSink(
+                path,
+                file_format=self.file_format,
+                compression=self.compression,
+                csv_columns=records.CSV_COLUMNS if self.normalize else None,
+                scrubber=self._scrubber(),
+                **options,
+            )
+        except ImportError as exc:  # an optional extra (pyarrow for parquet): a retry cannot help
+            raise OzonetelMissingDependencyError(str(exc)) from None
 
     def _row(
         self, record: dict[str, Any], normalize: Callable[[dict[str, Any]], dict[str, Any]], what: str

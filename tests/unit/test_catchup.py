@@ -212,12 +212,14 @@ def test_verify_size_skips_reading_files_but_catches_a_size_change(out, fake_clo
 # ---------------------------------------------------------------- late updates
 
 
-@pytest.mark.parametrize(("file_format", "compression"), [("jsonl", None), ("csv", "gzip")])
+@pytest.mark.parametrize(
+    ("file_format", "compression"), [("jsonl", None), ("csv", "gzip"), ("parquet", None)]
+)
 def test_a_refreshed_day_is_replaced_only_when_its_rows_changed(
     out, fake_clock, vendor, ist_noon, caplog, file_format, compression
 ):
     options = {"file_format": file_format, "compression": compression}
-    suffix = ".jsonl" if file_format == "jsonl" else ".csv.gz"
+    suffix = {"jsonl": ".jsonl", "csv": ".csv.gz", "parquet": ".parquet"}[file_format]
     catch_up(out, fake_clock, **options).execute(context())
     unchanged_file = file_of(out, "2026-11-18", suffix).read_bytes()
     unchanged_manifest = manifest_of(out, "2026-11-18", suffix)

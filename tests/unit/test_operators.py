@@ -264,7 +264,7 @@ def test_a_bad_filter_is_refused_before_any_request(tmp_path, fake_clock, vendor
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"file_format": "parquet"}, "file_format: 'parquet' is not one of jsonl, csv"),
+        ({"file_format": "xlsx"}, "file_format: 'xlsx' is not one of jsonl, csv, parquet"),
         ({"compression": "zip"}, "compression: 'zip' is not None or 'gzip'"),
         ({"window_hours": 0}, "window_hours: expected a number of hours in"),
         ({"window_hours": 6, "from_time": "01:00"}, "use either window_hours or from_time/to_time"),

@@ -1,0 +1,250 @@
+"""Typed rows to Parquet with an explicit Arrow schema, streamed in row groups.
+
+Needs ``pyarrow`` (the ``[parquet]`` extra). Only the sink imports this module, at execute time, so
+pyarrow is never loaded while DAG files are parsed, nor by a task writing jsonl or csv.
+
+The Arrow schema follows the published row schema (:mod:`airflow_provider_ozonetel.columns`), column
+for column, in the CSV header's order:
+
+* ids and every other text as ``string`` (ids exceed 2**53: a float would corrupt them);
+* ``*_seconds`` as ``int64``, ``rating`` as ``float64``, ``call_date`` as ``date32``;
+* each time keeps the IST wall-clock string the jsonl rows carry (``start_time``,
+  ``2026-11-19T12:20:00+05:30``) and has its instant as ``timestamp[us, tz=UTC]`` in the
+  ``<name>_utc`` column: ``start_time_utc`` and ``end_time_utc`` (strings in jsonl), plus
+  ``pickup_time_utc``, ``wrap_up_start_time_utc`` and ``wrap_up_end_time_utc``, which only Parquet has;
+* ``extra_fields``: a JSON object (as a string) of any field outside these columns, as in the CSV.
+
+Memory stays flat whatever the size of the day: rows are converted to Arrow ``CHUNK_ROWS`` at a time
+(Python dicts cost ~3.5 KB a row, Arrow columns a fraction of that), and every ``row_group_rows``
+rows the chunks are written out as one row group. Pages are zstd-compressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError as exc:  # the optional extra is not installed
+    raise ImportError(
+        "file_format='parquet' needs pyarrow, which is not installed here: "
+        "pip install 'airflow-provider-ozonetel[parquet]' (or choose file_format='jsonl' or 'csv')"
+    ) from exc
+
+from airflow_provider_ozonetel.columns import Column, Kind, parquet_columns, row_columns
+
+__all__ = [
+    "ARROW_TYPES",
+    "COMPRESSION",
+    "ROW_GROUP_ROWS",
+    "ParquetRowWriter",
+    "arrow_schema",
+    "batch_rows",
+    "file_rows",
+]
+
+#: Rows per row group: the unit of buffering (memory) and of reading (readers skip whole groups).
+ROW_GROUP_ROWS = 16_384
+#: Rows held as Python dicts (~3.5 KB each) before they are converted to (smaller) Arrow columns.
+CHUNK_ROWS = 1_024
+COMPRESSION = "zstd"
+SCHEMA_ID = "urn:airflow-provider-ozonetel:cdr-record"
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+ARROW_TYPES: dict[Kind, pa.DataType] = {
+    Kind.STRING: pa.string(),
+    Kind.INTEGER: pa.int64(),
+    Kind.NUMBER: pa.float64(),
+    Kind.DATE: pa.date32(),
+    Kind.TIME_IST: pa.string(),  # the wall-clock string, as in jsonl; its instant is the _utc twin
+    Kind.TIME_UTC: TIMESTAMP,
+    Kind.JSON: pa.string(),
+}
+
+
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of the Parquet file: the typed row's columns, typed, with their descriptions."""
+    fields = [
+        pa.field(column.name, ARROW_TYPES[column.kind], metadata={"description": column.description})
+        for column in parquet_columns()
+    ]
+    return pa.schema(fields, metadata={"schema": SCHEMA_ID})
+
+
+def _text(value: Any) -> Any:
+    """A string column's value: text as is; a dict or a list as JSON; anything else as its str()."""
+    if value is None or value.__class__ is str:
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+class ParquetRowWriter:
+    """Typed rows to ``stream`` as Parquet: ``write`` each row, then ``finish`` (or ``abort``)."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        on_row: Callable[[dict[str, Any], bytes], None] | None = None,
+        scrubber: Any = None,
+    ):
+        if row_group_rows < 1:
+            raise ValueError(f"row_group_rows: expected a positive number of rows, got {row_group_rows!r}")
+        self._columns = parquet_columns()
+        self._schema = arrow_schema()
+        self._known = frozenset(column.name for column in row_columns())
+        self._rows: list[dict[str, Any]] = []
+        self._chunk_rows = min(CHUNK_ROWS, row_group_rows)
+        self._batches: list[pa.RecordBatch] = []
+        self._batched_rows = 0
+        self._row_group_rows = row_group_rows
+        self._on_row = on_row
+        self._scrubber = scrubber or None  # a row holding the API key is written scrubbed (scrub.py)
+        # The C library's allocator for this process's Arrow memory: pyarrow's default (mimalloc)
+        # keeps freed pages resident, ~20 MB more peak RSS for a day pull (bench/day_pull.py).
+        # Functionally the same allocator for any other Arrow user in the task's process.
+        if pa.default_memory_pool().backend_name == "mimalloc":
+            pa.set_memory_pool(pa.system_memory_pool())
+        self._writer = pq.ParquetWriter(stream, self._schema, compression=COMPRESSION)
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self._scrubber is not None:
+            row = self._scrubber.clean(row)
+        rows = self._rows
+        rows.append(row)
+        if len(rows) >= self._chunk_rows:
+            self._convert()
+            if self._batched_rows >= self._row_group_rows:
+                self._write_row_group()
+
+    def finish(self) -> None:
+        self._convert()
+        self._write_row_group()
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Drop what is buffered; the stream is being discarded anyway."""
+        self._rows, self._batches = [], []
+        self._writer.close()
+
+    def _convert(self) -> None:
+        rows = self._rows
+        if not rows:
+            return
+        self._rows = []
+        arrays = [self._array(column, rows) for column in self._columns]
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
+        if self._on_row is not None:  # the rows as stored, as file_rows() reads them back
+            for row, encoded in batch_rows(batch):
+                self._on_row(row, encoded)
+        self._batches.append(batch)
+        self._batched_rows += len(rows)
+
+    def _write_row_group(self) -> None:
+        if not self._batches:
+            return
+        table = pa.Table.from_batches(self._batches, schema=self._schema)
+        self._batches, self._batched_rows = [], 0
+        self._writer.write_table(table, row_group_size=table.num_rows)  # one row group
+
+    def _array(self, column: Column, rows: list[dict[str, Any]]) -> pa.Array:
+        kind, key = column.kind, column.key
+        arrow_type = ARROW_TYPES[kind]
+        values = [self._extra(row) for row in rows] if kind is Kind.JSON else [row.get(key) for row in rows]
+        try:
+            # ISO-8601 text to numbers here rather than with Arrow's cast kernels: loading Arrow's
+            # compute library costs ~15 MB of resident memory, a tenth of a day pull's budget.
+            if kind is Kind.TIME_UTC:
+                values = [None if value is None else _epoch_us(value) for value in values]
+            elif kind is Kind.DATE:
+                values = [None if value is None else _day(value) for value in values]
+            try:
+                return pa.array(values, arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                if arrow_type != pa.string():
+                    raise
+                return pa.array([_text(value) for value in values], pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError) as exc:
+            bad = next((v for v in (row.get(key) for row in rows) if not _fits(v, kind)), None)
+            raise ValueError(f"{key}: cannot write {bad!r} as {arrow_type} in Parquet ({exc})") from None
+
+    def _extra(self, row: dict[str, Any]) -> str | None:
+        keys = row.keys() - self._known
+        if not keys:
+            return None
+        return json.dumps({key: row[key] for key in row if key in keys}, ensure_ascii=False, default=str)
+
+
+def batch_rows(batch: pa.RecordBatch) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """Each row of ``batch`` with its canonical bytes (JSON of the values as stored): what the
+    row-by-row comparison of two pulls (``rowdiff``) hashes, the same when written and read back."""
+    import msgspec
+
+    encode = msgspec.json.Encoder(enc_hook=str, decimal_format="number").encode
+    for row in batch.to_pylist():
+        yield row, encode(row)
+
+
+def file_rows(stream: BinaryIO) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """The rows of a Parquet file this module wrote, a row group at a time, as :func:`batch_rows`."""
+    for batch in pq.ParquetFile(stream).iter_batches():
+        yield from batch_rows(batch)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_CACHE_LIMIT = 100_000
+_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM" + offset -> microseconds since the epoch
+_DAYS: dict[str, dt.date] = {}
+
+
+def _epoch_us(text: str) -> int:
+    """``2026-11-19T12:20:00+05:30`` or ``...Z`` -> microseconds since 1970-01-01 UTC."""
+    if len(text) > 19 and text[16] == ":" and text[17:19].isdigit() and text[19] in "Z+-":
+        key = text[:16] + text[19:]
+        minute = _MINUTES.get(key)
+        if minute is None:
+            instant = dt.datetime.fromisoformat(text[:16] + ":00" + text[19:])
+            if instant.tzinfo is None:
+                raise ValueError(f"{text!r} has no UTC offset")
+            minute = (instant - _EPOCH) // dt.timedelta(microseconds=1)
+            if len(_MINUTES) >= _CACHE_LIMIT:
+                _MINUTES.clear()
+            _MINUTES[key] = minute
+        return minute + int(text[17:19]) * 1_000_000
+    instant = dt.datetime.fromisoformat(text)  # other shapes (fractions of a second): the slow way
+    if instant.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return (instant - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _day(text: str) -> dt.date:
+    day = _DAYS.get(text)
+    if day is None:
+        day = dt.date.fromisoformat(text)
+        if len(_DAYS) >= _CACHE_LIMIT:
+            _DAYS.clear()
+        _DAYS[text] = day
+    return day
+
+
+def _fits(value: Any, kind: Kind) -> bool:
+    """Whether Arrow takes ``value`` for a column of ``kind`` (to name the culprit in an error)."""
+    if value is None:
+        return True
+    try:
+        if kind is Kind.TIME_UTC:
+            _epoch_us(value)
+        elif kind is Kind.DATE:
+            _day(value)
+        else:
+            pa.array([value], ARROW_TYPES[kind] if kind in (Kind.INTEGER, Kind.NUMBER) else pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError):
+        return False
+    return True
