@@ -17,6 +17,8 @@ from airflow_provider_ozonetel.record_checks import check_cdr_record
 from airflow_provider_ozonetel.streaming import Envelope, MalformedBody, UnexpectedBody, iter_details
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     import requests
 
     from airflow_provider_ozonetel.hooks.transport import Transport
@@ -120,7 +122,7 @@ def _open_cdr_stream(
         transport.judge_whole(response, CDR_ENDPOINT)  # raises for every documented error
         raise OzonetelError(f"{CDR_ENDPOINT} answered HTTP {response.status_code} without records")
     response.raw.decode_content = True
-    records = iter_details(response.raw)
+    records = iter_details(_Counted(response.raw, transport.bytes_received))
     envelope: Envelope | None = None
     failure: OzonetelError | None = None
     try:
@@ -146,3 +148,16 @@ def _open_cdr_stream(
         judge_envelope(envelope)
         return response, iter(()), _NO_RECORDS
     return response, records, first
+
+
+class _Counted:
+    """A readable that adds what it reads to ``counter[CDR_ENDPOINT]`` (the progress lines' bytes)."""
+
+    def __init__(self, source: Any, counter: Counter[str]):
+        self._source = source
+        self._counter = counter
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._source.read(size)
+        self._counter[CDR_ENDPOINT] += len(chunk)
+        return chunk

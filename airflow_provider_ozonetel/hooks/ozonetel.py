@@ -153,6 +153,8 @@ class OzonetelHook(BaseHook):
         self._callbacks: CallBacksClient | None = None
         #: HTTP requests sent, per endpoint (retries included).
         self.requests_sent: Counter[str] = Counter()
+        #: Bytes of streamed answers read, per endpoint (fetchCDRDetails; as decoded).
+        self.bytes_received: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(ozonetel_conn_id={self.ozonetel_conn_id!r})"
@@ -172,6 +174,7 @@ class OzonetelHook(BaseHook):
                 retry=self.retry,
                 clock=self.clock,
                 requests_sent=self.requests_sent,
+                bytes_received=self.bytes_received,
                 store=self.shared_store,
             )
             transport.tokens = self.tokens

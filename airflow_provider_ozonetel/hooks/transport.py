@@ -141,6 +141,7 @@ class Transport:
         retry: RetrySettings,
         clock: Clock,
         requests_sent: Counter[str],
+        bytes_received: Counter[str] | None = None,
         store: SharedStore,
         rng: random.Random | None = None,
     ) -> None:
@@ -148,6 +149,8 @@ class Transport:
         self.retry = retry
         self.clock = clock
         self.requests_sent = requests_sent
+        #: Bytes of streamed answers read, per endpoint (as decoded: what the parser reads).
+        self.bytes_received: Counter[str] = Counter() if bytes_received is None else bytes_received
         self.store = store
         self.rng = rng or random.Random()
         self.tokens: TokenSource | None = None

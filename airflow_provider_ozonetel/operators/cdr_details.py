@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 log = logging.getLogger(__name__)
+
+#: Rows a pull without a destination may return as its XCom: ~7 MB of JSON (a typed row is
+#: ~1.4 KB). A busy day is hundreds of MB, which the metadata database must never receive.
+MAX_XCOM_ROWS = 5_000
 
 
 def _hhmmss(value: Any, default: str) -> str:
@@ -54,7 +59,11 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         ``to_time`` window adds ``_<HHMMSS>-<HHMMSS>`` and filters add ``_f<digest>``, so a partial
         pull never replaces the day's file. A file destination that every map index of a mapped
         task shares is refused before any request. None: the rows themselves are returned as the
-        task's XCom, which suits small pulls only (XCom lives in the metadata database).
+        task's XCom, which suits small pulls only (XCom lives in the metadata database): at most
+        ``max_xcom_rows``.
+    :param max_xcom_rows: without a destination, the most rows the task may return (default
+        5,000, ~7 MB of JSON). The pull stops at the first row beyond, before reading the rest of
+        the day, and fails with ``OzonetelRequestError`` telling to set a destination.
     :param file_format: ``jsonl`` (default) or ``csv`` (a fixed header: the typed columns, or the
         first record's fields with ``normalize=False``, then ``extra_fields`` holding any other
         field as JSON).
@@ -108,6 +117,7 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         defer_threshold: float = 90.0,
         resume_lead: float = 30.0,
+        max_xcom_rows: int = MAX_XCOM_ROWS,
         **kwargs: Any,
     ) -> None:
         if window_hours is not None and (from_time or to_time):
@@ -122,6 +132,9 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         self.deferrable = deferrable
         self.defer_threshold = defer_threshold
         self.resume_lead = resume_lead
+        if not isinstance(max_xcom_rows, int) or isinstance(max_xcom_rows, bool) or max_xcom_rows < 0:
+            raise ValueError(f"max_xcom_rows: expected an integer >= 0, got {max_xcom_rows!r}")
+        self.max_xcom_rows = max_xcom_rows
 
     @closes_hook
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
@@ -132,8 +145,7 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         windows = self._windows(day, self.from_time, self.to_time)
         if self.destination is None:
             self._check_requests(hook, day, windows)
-            scrubber = self._scrubber()  # XCom, like a file, never holds the key
-            return [scrubber.clean(row) for row in self._rows(hook, day, windows, DistinctCounter())]
+            return self._rows_for_xcom(hook, day, windows)
         self._check_requests(hook, day, windows)
         path = self._storage_path(self._file_stem(day), context)
         # The starts of all the day's requests, claimed now: the wait is known before sending.
@@ -158,6 +170,25 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         if reservation:
             self.hook.adopt_reservation(CDR_ENDPOINT, Reservation.from_dict(reservation))
         return self._pull(context, day, windows, path)
+
+    def _rows_for_xcom(self, hook: Any, day: dt.date, windows: list) -> list[dict[str, Any]]:
+        """The rows themselves (``destination=None``), at most ``max_xcom_rows``: the pull stops at
+        the first row beyond, before reading the rest of the day (XCom lives in the database)."""
+        scrubber = self._scrubber()  # XCom, like a file, never holds the key
+        found: list[dict[str, Any]] = []
+        with contextlib.closing(self._rows(hook, day, windows, DistinctCounter())) as rows:
+            for row in rows:
+                if len(found) >= self.max_xcom_rows:
+                    raise OzonetelRequestError(
+                        f"destination: without a destination the rows become the task's XCom, which "
+                        f"lives in Airflow's metadata database, and {day.isoformat()} has more than "
+                        f"max_xcom_rows={self.max_xcom_rows} rows (the pull stopped there). Set "
+                        "destination to a folder or file URL (e.g. 'file:///data/ozonetel/cdr/' or "
+                        "'s3://bucket/ozonetel/cdr/') to store the day, or narrow the pull "
+                        "(from_time/to_time, filters)"
+                    )
+                found.append(scrubber.clean(row))
+        return found
 
     def _defer_until_start(self, reservation: Any, wait: float) -> None:
         import pendulum

@@ -98,19 +98,39 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         self, hook: OzonetelHook, day: dt.date, windows: list[Window], call_ids: DistinctCounter
     ) -> Iterator[dict[str, Any]]:
         from airflow_provider_ozonetel.dedup import LegDeduplicator
+        from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
+        from airflow_provider_ozonetel.progress import Progress, Totals
         from airflow_provider_ozonetel.records import normalize_cdr
 
         what = f"a record of {day.isoformat()}"
         legs = LegDeduplicator()
+        rows = 0
+        sent, read = hook.requests_sent[CDR_ENDPOINT], hook.bytes_received[CDR_ENDPOINT]
+        progress = Progress(  # this day's figures only: a catch-up pulls many days through one hook
+            f"CDRs of {day.isoformat()} (IST)",
+            lambda: Totals(
+                rows,
+                call_ids.count(),
+                hook.requests_sent[CDR_ENDPOINT] - sent,
+                hook.bytes_received[CDR_ENDPOINT] - read,
+            ),
+            monotonic=hook.clock.monotonic,
+        )
+        next_check = progress.check_rows
         for start, end in windows:
             legs.next_window(start, end if len(windows) > 1 else None)
             for record in hook.iter_cdr_details(day, **self._filters(start, end)):
                 if legs.is_repeat(record):
                     continue
                 call_ids.add(record.get("CallID"))
+                rows += 1
+                if rows >= next_check:  # one integer comparison a row; the clock every check_rows
+                    next_check = rows + progress.check_rows
+                    progress.check()
                 yield self._row(record, normalize_cdr, what)
         if legs.dropped:
             log.warning("%s: the vendor sent %d call leg(s) twice; each is written once", day, legs.dropped)
+        progress.finish()
 
     # ------------------------------------------------------------------ the file and its manifest
     def _pull_day(
