@@ -199,10 +199,18 @@ class Transport:
     ) -> requests.Response:
         """Send one request, paced, with the endpoint's auth."""
         send_headers = dict(headers or {})
-        if endpoint in RATE_LIMITS:
-            self.acquire(endpoint, self._wait or RateWait())
-        # The token after the wait for a start, which can be long: it must be fresh when sent.
-        self._add_auth(endpoint, send_headers)
+        wait = self._wait or RateWait()
+        while True:
+            if endpoint in RATE_LIMITS:
+                # Get the token first (a mint, or the wait for another worker's, takes seconds), so
+                # the request leaves at its start; the wait for the start can be long, so the token
+                # is checked again after it (normally no I/O: the hook keeps it while fresh).
+                self._add_auth(endpoint, {})
+                start = self.acquire(endpoint, wait)
+            self._add_auth(endpoint, send_headers)
+            if endpoint not in RATE_LIMITS or self.clock.wall() - start <= self.retry.late_tolerance:
+                break
+            log.info("%s: the token took until after the request's start; taking a new start", endpoint)
         self.requests_sent[endpoint] += 1
         failure = None
         try:
@@ -328,8 +336,9 @@ class Transport:
                 self.budget(endpoint).release(list(queue))
                 queue.clear()
 
-    def acquire(self, endpoint: str, wait: RateWait) -> None:
-        """Wait for this request's start in the account's budget (a reserved grant, or a new one)."""
+    def acquire(self, endpoint: str, wait: RateWait) -> float:
+        """Wait for this request's start in the account's budget (a reserved grant, or a new one);
+        the start (wall clock)."""
         budget = self.budget(endpoint)
         queue = self._reserved.get(endpoint)
         while True:
@@ -358,7 +367,7 @@ class Transport:
                 wait.waited += delay
                 self.rate_stats.waited += delay
                 self.rate_stats.waits[endpoint] += 1
-            return
+            return grant.at
 
     def _log_wait(
         self, endpoint: str, delay: float, competing: int, after_answer: bool, *, routine: bool = False

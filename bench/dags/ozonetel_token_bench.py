@@ -27,5 +27,5 @@ with DAG(
             from_time=f"{hour:02d}:00:00",
             to_time=f"{hour + 2:02d}:59:59",
             destination=f"file://{OUT}/part_{hour:02d}.jsonl",
-            hook_params={"rate_window_seconds": WINDOW, "rate_limit_retries": 20},
+            hook_params={"rate_window_seconds": WINDOW},
         )
