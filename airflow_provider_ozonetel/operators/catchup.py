@@ -129,7 +129,7 @@ class OzonetelCDRCatchUpOperator(OzonetelCDRDayPullBase):
         folder = self._folder()
         entries = self._inventory(folder)
         hook = self.hook
-        refresh = set(candidates[len(candidates) - refresh_days :]) if refresh_days else set()
+        refresh = set(candidates[max(0, len(candidates) - refresh_days) :]) if refresh_days else set()
         outcome = _Outcome()
         plan = self._plan(folder, candidates, entries, refresh, outcome)
         for day, _previous, _why in plan:  # every request checked before the first one is sent

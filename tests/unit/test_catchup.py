@@ -540,3 +540,10 @@ def test_a_task_timeout_ends_the_run_instead_of_skipping_a_day(out, fake_clock, 
     monkeypatch.setattr(op, "_pull_day", times_out)  # an ordinary AirflowException on Airflow 2.x
     with pytest.raises(AirflowTaskTimeout):
         op.execute(context())
+
+
+def test_refresh_days_beyond_the_days_looked_at_refresh_them_all(out, fake_clock, vendor):
+    fill(out, fake_clock, vendor)
+    result = catch_up(out, fake_clock, days=3, refresh_days=5).execute(context())
+    assert vendor.asked() == ["2026-11-17", "2026-11-18", "2026-11-19"]
+    assert result["present"] == []
