@@ -11,6 +11,8 @@ stored file row by row (by UCID) before replacing it. For emulator days of 50k a
   and the new rows each in a dict keyed by UCID, then compared.
 
 Each run in a fresh process; peak RSS is the process's own high-water mark, imports included.
+CPU is the process's user+system time over the measured part: on a busy machine wall time
+says more about the neighbours than about the code.
 
     python bench/refresh.py                       # 50k and 500k calls, 3 runs each
     python bench/refresh.py --sizes 50000 --runs 1
@@ -22,13 +24,14 @@ import argparse
 import hashlib
 import json
 import pathlib
+import resource
 import shutil
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _common import API_KEY, USER, add_medians, connect, day_emulator, peak_rss_mb, run_child, save
+from _common import API_KEY, USER, add_medians, connect, day_emulator, median, peak_rss_mb, run_child, save
 
 VARIANTS = ("provider", "baseline")
 MINUTE = 0.1  # emulator minute, so back-to-back runs never meet the 2/min limit
@@ -70,23 +73,28 @@ def run_seed(url: str, folder: pathlib.Path) -> dict:
     return {"rows": len(lines), "mb": len(b"".join(lines)) / 1e6, "day": manifest["cdr_date"]}
 
 
-def run_provider(url: str, folder: pathlib.Path) -> tuple[dict, float]:
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_provider(url: str, folder: pathlib.Path) -> tuple[dict, float, float]:
     connect(url)
     operator = catch_up(folder)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_s()
     operator.execute(context={})
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, cpu_s() - cpu
     (manifest_path,) = folder.glob("*.manifest.json")
-    return json.loads(manifest_path.read_text())["changes"], wall
+    return json.loads(manifest_path.read_text())["changes"], wall, cpu
 
 
-def run_baseline(url: str, folder: pathlib.Path) -> tuple[dict, float]:
+def run_baseline(url: str, folder: pathlib.Path) -> tuple[dict, float, float]:
     import requests
 
     (manifest_path,) = folder.glob("*.manifest.json")
     day = json.loads(manifest_path.read_text())["cdr_date"]
     data_path = folder / manifest_path.name.removesuffix(".manifest.json")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_s()
     answer = requests.get(
         url + "/ca_reports/fetchCDRDetails",
         json={"fromDate": f"{day} 00:00:00", "toDate": f"{day} 23:59:59", "userName": USER},
@@ -104,7 +112,7 @@ def run_baseline(url: str, folder: pathlib.Path) -> tuple[dict, float]:
         "changed": 0,
         "removed": sum(1 for k in old if k not in new),
     }
-    return changes, time.perf_counter() - start
+    return changes, time.perf_counter() - start, cpu_s() - cpu
 
 
 def child(variant: str, url: str, folder: str) -> None:
@@ -112,8 +120,18 @@ def child(variant: str, url: str, folder: str) -> None:
     if variant == "seed":
         print(json.dumps(runner(url, pathlib.Path(folder))))
         return
-    changes, wall = runner(url, pathlib.Path(folder))
-    print(json.dumps({"variant": variant, "changes": changes, "wall_s": wall, "peak_rss_mb": peak_rss_mb()}))
+    changes, wall, cpu = runner(url, pathlib.Path(folder))
+    print(
+        json.dumps(
+            {
+                "variant": variant,
+                "changes": changes,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
 
 
 def measure(variant: str, url: str, folder: pathlib.Path) -> dict:
@@ -150,13 +168,17 @@ def main() -> None:
                         runs[variant].append(measure(variant, url, folder))
                 row = {"calls": size, "rows": seed["rows"], "file_mb": seed["mb"], "day": seed["day"]}
                 add_medians(row, runs)
+                for variant in VARIANTS:
+                    row[f"{variant}_cpu_s"] = median([r["cpu_s"] for r in runs[variant]])
                 row["provider_changes"] = runs["provider"][0]["changes"]
                 results.append(row)
                 print(
                     f"{size:>7} calls, {row['rows']} rows, {row['file_mb']:.0f} MB file, changes "
                     f"{row['provider_changes']}: "
                     + ", ".join(
-                        f"{v} {row[f'{v}_wall_s']:.2f} s / {row[f'{v}_rss_mb']:.0f} MB" for v in VARIANTS
+                        f"{v} {row[f'{v}_wall_s']:.2f} s ({row[f'{v}_cpu_s']:.2f} s CPU) / "
+                        f"{row[f'{v}_rss_mb']:.0f} MB"
+                        for v in VARIANTS
                     ),
                     flush=True,
                 )

@@ -148,14 +148,17 @@ def refresh_section(data: dict) -> list[str]:
         "days=1, refresh_days=1)` (pull, compare by UCID, replace). Baseline: a merge-by-key client: the "
         "answer with `.json()`, the stored file and the new rows in dicts keyed by UCID.",
         "",
-        "| calls | rows | file | changes found | provider | baseline |",
+        "| calls | rows | file | changes found | provider (wall, CPU, peak RSS) | baseline (the same) |",
         "|---:|---:|---:|---|---:|---:|",
     ]
     for row in data["sizes"]:
         lines.append(
             f"| {row['calls']:,} | {row['rows']:,} | {row['file_mb']:.0f} MB | {row['provider_changes']} "
-            f"| {row['provider_wall_s']:.2f} s, {row['provider_rss_mb']:.0f} MB "
-            f"| {row['baseline_wall_s']:.2f} s, {row['baseline_rss_mb']:.0f} MB |"
+            + "".join(
+                f"| {row[f'{v}_wall_s']:.2f} s, {row[f'{v}_cpu_s']:.2f} s, {row[f'{v}_rss_mb']:.0f} MB "
+                for v in ("provider", "baseline")
+            )
+            + "|"
         )
     sizes = data["sizes"]
     rss = [r["provider_rss_mb"] for r in sizes]
