@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pathlib
 import resource
 import shutil
@@ -171,6 +172,7 @@ def main() -> None:
                 for variant in VARIANTS:
                     row[f"{variant}_cpu_s"] = median([r["cpu_s"] for r in runs[variant]])
                 row["provider_changes"] = runs["provider"][0]["changes"]
+                row["load_average"] = os.getloadavg()[1]  # 5 minutes: how busy the machine was
                 results.append(row)
                 print(
                     f"{size:>7} calls, {row['rows']} rows, {row['file_mb']:.0f} MB file, changes "

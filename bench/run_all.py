@@ -162,6 +162,14 @@ def refresh_section(data: dict) -> list[str]:
         )
     sizes = data["sizes"]
     rss = [r["provider_rss_mb"] for r in sizes]
+    load = max(r.get("load_average", 0) for r in sizes)
+    if load > (data["machine"].get("cores") or 1):
+        lines += [
+            "",
+            f"The machine was busy (load average {load:.1f} on {data['machine']['cores']} cores): wall times "
+            "are inflated several times, CPU times less; compare the columns with each other, not with "
+            "section 1.",
+        ]
     lines += [
         "",
         "Target: the provider's peak RSS flat across day sizes (within 40 MB: "
