@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 
 from airflow_provider_ozonetel.secret_forms import echo_forms
 
@@ -18,7 +19,12 @@ REDACTED = "***"
 _MIN_SECRET_LEN = 4
 _URL_KEY_PARAM = re.compile(r"(?i)([?&]apikey=)[^&\s'\"]+")
 
-_secrets: set[str] = set()
+#: Secrets remembered, most recently used last. Bounded: a long-lived process (the API server,
+#: whose Test button reads every tested key) must not grow without end. A secret in use is
+#: registered again by every hook that reads it, so only secrets unused since this many others
+#: were registered are forgotten.
+MAX_SECRETS = 256
+_secrets: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # secret -> the forms an echo may give it
 _lock = threading.Lock()
 _URLLIB3_LOGGERS = (
     "urllib3.connectionpool",
@@ -35,7 +41,12 @@ def add_secret(value: str | None) -> None:
     an echo may give it (HTML-escaped, percent-encoded, inside JSON strings: ``secret_forms``)."""
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
-            _secrets.update(form for form in echo_forms(value) if len(form) >= _MIN_SECRET_LEN)
+            if value in _secrets:
+                _secrets.move_to_end(value)
+            else:
+                _secrets[value] = tuple(form for form in echo_forms(value) if len(form) >= _MIN_SECRET_LEN)
+                while len(_secrets) > MAX_SECRETS:
+                    _secrets.popitem(last=False)
         _install_filter()
 
 
@@ -43,7 +54,7 @@ def redact(text: str) -> str:
     """``text`` with every known secret and any ``apiKey=`` URL parameter replaced by ``***``."""
     text = _URL_KEY_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
     with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
+        secrets = sorted({form for forms in _secrets.values() for form in forms}, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)

@@ -14,12 +14,14 @@ The rate budget (``budget.py``) and the token lease (``hooks/tokens.py``) are bu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.pacing import Clock
@@ -48,20 +50,33 @@ class SharedStore(Protocol):
 
 
 class MemoryStore:
-    """Process-local values: exact for every hook of this process, invisible to other processes."""
+    """Process-local values: exact for every hook of this process, invisible to other processes.
+
+    Bounded (``MAX_KEYS``, least recently used first out): outside tasks the process can be a
+    long-lived one (the API server's Test button touches the budget of every tested account).
+    An account uses three keys (its token, two budgets), so only an account unused while
+    hundreds of others were used loses its process-local token and budget.
+    """
 
     name = "this process"
     atomic = True
-    _values: dict[str, str] = {}
+    MAX_KEYS = 1024
+    _values: OrderedDict[str, str] = OrderedDict()
     _guard = threading.Lock()
 
     def read(self, key: str) -> str | None:
         with self._guard:
-            return self._values.get(key)
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
 
     def write(self, key: str, value: str, description: str | None = None) -> None:
         with self._guard:
             self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.MAX_KEYS:
+                self._values.popitem(last=False)
 
     @classmethod
     def clear(cls) -> None:
@@ -84,14 +99,27 @@ class Claimed(Generic[T]):
     lost: int
 
 
-_locks: dict[tuple[str, str], threading.Lock] = {}
+#: The locks in use, with how many threads use each: a lock leaves when its last user does, so
+#: the registry holds only what is in use (a long-lived process touches many accounts' keys).
+_locks: dict[tuple[str, str], list[Any]] = {}
 _locks_guard = threading.Lock()
 
 
-def process_lock(store: SharedStore, key: str) -> threading.Lock:
+@contextlib.contextmanager
+def process_lock(store: SharedStore, key: str) -> Iterator[None]:
     """One lock per store and key in this process: hooks of one process never race each other."""
+    name = (store.name, key)
     with _locks_guard:
-        return _locks.setdefault((store.name, key), threading.Lock())
+        entry = _locks.setdefault(name, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _locks_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _locks[name]
 
 
 class Claim(Generic[T]):
