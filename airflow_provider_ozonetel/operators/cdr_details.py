@@ -149,11 +149,13 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         self._check_requests(hook, day, windows)
         path = self._storage_path(self._file_stem(day), context)
         # The starts of all the day's requests, claimed now: the wait is known before sending.
-        reservation = hook.reserve_requests(CDR_ENDPOINT, len(windows))
-        wait = reservation.first_at - hook.clock.wall()
+        self._defer_if_far(hook.reserve_requests(CDR_ENDPOINT, len(windows)))
+        return self._pull(context, day, windows, path)
+
+    def _defer_if_far(self, reservation: Any) -> None:
+        wait = reservation.first_at - self.hook.clock.wall()
         if self.deferrable and wait > self.defer_threshold:
             self._defer_until_start(reservation, wait)
-        return self._pull(context, day, windows, path)
 
     @closes_hook
     def execute_complete(
@@ -168,7 +170,20 @@ class OzonetelCDRDetailsOperator(OzonetelCDRDayPullBase):
         self._check_requests(self.hook, day, windows)
         path = self._storage_path(self._file_stem(day), context)
         if reservation:
-            self.hook.adopt_reservation(CDR_ENDPOINT, Reservation.from_dict(reservation))
+            held = Reservation.from_dict(reservation)
+            hook = self.hook
+            if held.first_at - hook.clock.wall() < -hook.retry.late_tolerance:
+                # Resumed after the start (a busy scheduler): starting now could crowd the next
+                # window. Give the rest back, take new starts, and defer again if they are far.
+                log.info(
+                    "Resumed %.1f s after the reserved start; taking new starts",
+                    hook.clock.wall() - held.first_at,
+                )
+                hook.adopt_reservation(CDR_ENDPOINT, held)
+                hook.close(keep_reserved=False)
+                self._defer_if_far(hook.reserve_requests(CDR_ENDPOINT, len(windows)))
+            else:
+                hook.adopt_reservation(CDR_ENDPOINT, held)
         return self._pull(context, day, windows, path)
 
     def _rows_for_xcom(self, hook: Any, day: dt.date, windows: list) -> list[dict[str, Any]]:

@@ -53,6 +53,8 @@ class Deployment:
             AIRFLOW__API__HOST="127.0.0.1",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{self.port}/execution/",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
+            # a loaded 2-core machine can keep the execution API busy past the 5 s default
+            AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="60",
             AIRFLOW__LOGGING__LOGGING_LEVEL=log_level,
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{self.home}/airflow.db",
             # standalone starts its components as `airflow ...`: this virtualenv's one

@@ -507,3 +507,20 @@ def test_resuming_after_the_reserved_start_takes_a_fresh_one(tmp_path, fake_cloc
     resumed.execute_complete(context(), reservation=stale.as_dict())
     assert cdr.call_count == 1
     assert fake_clock.sleeps == [pytest.approx(61.2 - 10)]  # waited for a fresh start instead
+
+
+def test_resuming_late_into_a_busy_account_defers_again(tmp_path, fake_clock, vendor):
+    """Resumed after its start while others hold the next windows: back to the triggerer, not a
+    long wait in the worker."""
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    cdr = vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
+    hook = OzonetelHook(clock=fake_clock.as_clock())
+    stale = hook.reserve_requests(CDR_ENDPOINT, 1)
+    fake_clock.now += 10  # resumed 10 s after the reserved start
+    OzonetelHook(clock=fake_clock.as_clock()).reserve_requests(CDR_ENDPOINT, 6)  # three windows taken
+    resumed = cdr_op(tmp_path, fake_clock, deferrable=True, defer_threshold=90)
+    with pytest.raises(TaskDeferred) as deferred:
+        resumed.execute_complete(context(), reservation=stale.as_dict())
+    assert cdr.call_count == 0 and fake_clock.sleeps == []
+    assert deferred.value.kwargs["reservation"]["grants"][0][0] > fake_clock.wall() + 90
