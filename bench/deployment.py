@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import pathlib
 import sys
 import tempfile
@@ -112,6 +113,8 @@ def main() -> None:
         "worker_wait_max_s": round(max(waits, default=0.0), 1),
         "run_wall_s": round(finished - ready, 1),
         "startup_s": round(ready - started, 1),
+        # other work on the machine stretches the scheduler's latency: say how busy it was
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
     print(json.dumps(results, indent=2))
     print(f"wrote {save('deployment', results)}")
