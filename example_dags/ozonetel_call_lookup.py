@@ -2,6 +2,10 @@
 
 Trigger with params, e.g. ``{"ucids": ["31733467784618213"], "call_date": "2026-11-19"}``.
 UCIDs with "No Data Found" are reported under ``missing`` in the task's XCom.
+
+``hook_params``: ``OzonetelHook`` arguments (e.g. ``{"rate_window_seconds": 0.55,
+"token_ttl_seconds": 27.5}`` against an emulator whose minute is 0.5 s); else the Variable
+``ozonetel_hook_params`` (JSON), else none.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ with DAG(
             None, type=["null", "string"], format="date", description="IST day the calls began"
         ),
         "report_type": Param("auto", enum=["auto", "currentday", "historical"]),
+        "hook_params": Param(
+            {}, type="object", description="OzonetelHook arguments; empty: Variable ozonetel_hook_params"
+        ),
     },
     render_template_as_native_obj=True,
     tags=["ozonetel", "example"],
@@ -37,5 +44,6 @@ with DAG(
         ucids="{{ params.ucids }}",
         call_date="{{ params.call_date }}",
         report_type="{{ params.report_type }}",
+        hook_params="{{ params.hook_params or var.json.get('ozonetel_hook_params', {}) }}",
         destination=f"file://{LOCAL_FOLDER}/",
     )

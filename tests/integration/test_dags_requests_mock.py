@@ -75,6 +75,17 @@ def test_call_lookup_dag_reports_missing_ucids(airflow_db, vendor, tmp_path):
     assert API_KEY not in json.dumps(result.xcoms)
 
 
+def test_call_lookup_dag_takes_hook_params_from_the_variable(airflow_db, vendor, monkeypatch):
+    """No hook_params param: the JSON Variable ozonetel_hook_params, here no retries after a 503."""
+    found = {"json": {"status": "success", "message": [callback_record(BIG_UCID)]}}
+    vendor.get(CALLBACKS_URL, [{"status_code": 503, "text": "<html>503</html>"}, found])
+    monkeypatch.setenv("AIRFLOW_VAR_OZONETEL_HOOK_PARAMS", json.dumps({"max_retries": 0}))
+    result = run_dag("ozonetel_call_lookup", conf={"ucids": [str(BIG_UCID)], "report_type": "historical"})
+    assert result.states["look_up_calls"] == "failed"  # with the default 3 retries it would succeed
+    assert vendor.call_count == 1
+    assert result.rendered["look_up_calls"]["hook_params"] == {"max_retries": 0}
+
+
 def test_ucids_from_an_upstream_task(airflow_db, vendor, tmp_path):
     vendor.get(CALLBACKS_URL, json={"status": "success", "message": [callback_record(BIG_UCID)]})
     conf = {"ucids": [str(BIG_UCID)], "report_type": "historical", "destination": f"file://{tmp_path}/"}

@@ -100,10 +100,13 @@ def test_day_pull_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, ca
 def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs, capfd):
     found = [str(u) for u in list(emulator.dataset.ucids(DAY))[:5]]
     gone = str(next(iter(emulator.dataset.ucids(calendar.today_ist() - dt.timedelta(days=30)))))
+    # The emulator's minute is 0.5 s: the hook's window and token life scaled to match.
+    hook_params = {"rate_window_seconds": 0.55, "token_ttl_seconds": 27.5}
     conf = {"ucids": [*found, gone], "call_date": DAY.isoformat(), "report_type": "auto"}
-    result = run_dag("ozonetel_call_lookup", conf=conf)
+    result = run_dag("ozonetel_call_lookup", conf={**conf, "hook_params": hook_params})
 
     assert result.state == "success", result.states
+    assert result.rendered["look_up_calls"]["hook_params"] == hook_params
     xcom = result.xcoms["look_up_calls"]
     assert xcom["missing"] == [gone]
     assert xcom["requests"] == 6
