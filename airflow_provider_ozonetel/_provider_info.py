@@ -20,12 +20,20 @@ CONN_FIELDS = {
     "timeout": {
         "label": "Request timeout (seconds)",
         "description": "Read timeout of one request. A busy day's answer can take minutes.",
-        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 600},
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 86400, "default": 600},
     },
     "connect_timeout": {
         "label": "Connect timeout (seconds)",
         "description": "How long to wait for the host to accept a connection before retrying.",
-        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 30},
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 86400, "default": 30},
+    },
+    "request_deadline": {
+        "label": "Request deadline (seconds)",
+        "description": (
+            "Longest time one request may take, answer included, however slowly the answer arrives "
+            "(a read timeout never fires on a trickle). At most 86400."
+        ),
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 86400, "default": 3600},
     },
     "callbacks_path": {
         "label": "CallBacks path",

@@ -116,10 +116,26 @@ def day_bounds(
     )
 
 
+#: The most requests one day's pull may take (windows); at 2 a minute, 24 minutes of pacing.
+MAX_REQUESTS_PER_DAY = 48
+MIN_WINDOW_HOURS = 24 / MAX_REQUESTS_PER_DAY
+
+
 def split_day(window_hours: int | float) -> list[tuple[dt.time, dt.time]]:
-    """Cut an IST day into consecutive inclusive windows of ``window_hours``."""
-    if not isinstance(window_hours, int | float) or not 0 < window_hours <= 24:
-        raise ValueError(f"window_hours: expected a number of hours in (0, 24], got {window_hours!r}")
+    """Cut an IST day into consecutive inclusive windows of ``window_hours``.
+
+    At most :data:`MAX_REQUESTS_PER_DAY` windows: ``window_hours`` from 0.5 to 24.
+    """
+    if (
+        isinstance(window_hours, bool)
+        or not isinstance(window_hours, int | float)
+        or not MIN_WINDOW_HOURS <= window_hours <= 24  # False for nan
+    ):
+        raise ValueError(
+            f"window_hours: expected a number of hours in [{MIN_WINDOW_HOURS:g}, 24], got {window_hours!r} "
+            f"(a day may take at most {MAX_REQUESTS_PER_DAY} requests: at the vendor's 2 a minute, "
+            f"{MAX_REQUESTS_PER_DAY // 2} minutes)"
+        )
     step = dt.timedelta(seconds=max(1, round(window_hours * 3600)))
     midnight = dt.datetime(2000, 1, 1)
     day_end = midnight + dt.timedelta(days=1)

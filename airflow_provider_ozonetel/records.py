@@ -216,7 +216,9 @@ for _vendor, (_column, _kind) in _KNOWN.items():
 _RESERVED = frozenset(CSV_COLUMNS)
 
 _SEPARATORS = re.compile(r"[^\w]+")
-_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+# Zero-width, so linear: "([A-Z]+)([A-Z][a-z])" backtracks over every start of a long capital
+# run and took quadratic time (minutes for a 200,000-character key).
+_ACRONYM = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z])")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _UNDERSCORES = re.compile(r"__+")
 
@@ -231,7 +233,7 @@ def snake_case(name: str) -> str:
     (``"!!"``) is returned unchanged.
     """
     s = _SEPARATORS.sub("_", name)
-    s = _ACRONYM.sub(r"\1_\2", s)
+    s = _ACRONYM.sub("_", s)
     s = _CAMEL.sub(r"\1_\2", s)
     s = _UNDERSCORES.sub("_", s).strip("_").lower()
     return s or name

@@ -20,6 +20,8 @@ import gzip
 import hashlib
 import io
 import logging
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -74,15 +76,68 @@ def file_suffix(file_format: str, compression: str | None) -> str:
     return f".{file_format}" + (".gz" if compression == "gzip" else "")
 
 
+#: fsspec protocols that read but never write (an HTTP URL is not a place to put a file).
+READ_ONLY_PROTOCOLS = frozenset(
+    {"http", "https", "github", "git", "zip", "tar", "libarchive", "data", "reference"}
+)
+_LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
+
+
 def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
-    """An ``ObjectStoragePath`` from a path or URL; a value ending in "/" is a folder for ``default_name``."""
+    """An ``ObjectStoragePath`` from a path or URL; a value ending in "/" is a folder for ``default_name``.
+
+    Raises ``ValueError`` naming ``destination`` for what cannot hold the file, before anything
+    is sent or written: an empty value or the text "None" (a template that rendered nothing; the
+    rows would land in ``./None`` or the working folder), a scheme no installed filesystem
+    writes (``https://``), and locally anything but a regular file at the path (``/dev/null``, a
+    FIFO, a symbolic link: the final rename would replace it) or a file where a folder must be.
+    """
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     text = str(destination)
-    path = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(text)
+    if isinstance(destination, str) and text.strip().lower() in ("", "none", "null"):
+        raise ValueError(
+            f"destination: {destination!r} names no place; give a folder ending in / or a file URL "
+            "(file:///..., s3://...), or the value None (not the text) to return the rows as XCom"
+        )
+    try:
+        path = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"destination: {text!r} cannot be written ({exc}); use file:// or the scheme of an "
+            "installed filesystem (s3:// with the Amazon provider, gs:// with the Google one...)"
+        ) from None
+    protocol = str(getattr(path, "protocol", "") or "")
+    if protocol in READ_ONLY_PROTOCOLS:
+        raise ValueError(
+            f"destination: {protocol}:// is read-only storage; rows cannot be written to {text!r}"
+        )
     if text.endswith("/") or (path.exists() and path.is_dir()):
         path = path / default_name
+    if protocol in _LOCAL_PROTOCOLS:
+        _check_local_target(str(path.path))
     return path
+
+
+def _check_local_target(target: str) -> None:
+    """A local file path the atomic rename may replace: a regular file or nothing, in folders."""
+    try:
+        mode = os.lstat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    except OSError as exc:
+        raise ValueError(f"destination: {target} cannot be checked ({exc.strerror})") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else "a device or other special file"
+        raise ValueError(
+            f"destination: {target} is {kind}, not a regular file; writing there would replace it "
+            "(the file is moved into place by a rename). Give a regular file or a folder ending in /"
+        )
+    parent = os.path.dirname(target)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent) if os.path.dirname(parent) != parent else ""
+    if parent and not os.path.isdir(parent):
+        raise ValueError(f"destination: {parent} is a file, not a folder; {target} cannot be written")
 
 
 _BATCH_BYTES = 1 << 20

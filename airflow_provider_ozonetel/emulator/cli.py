@@ -121,6 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="How many answers --fault-slow delays (default -1: every one).",
     )
     fault(
+        "--fault-trickle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Send report answers' bodies one byte at a time, SECONDS apart.",
+    )
+    fault(
+        "--fault-trickle-count",
+        type=int,
+        default=None,
+        metavar=_COUNT,
+        help="How many answers --fault-trickle slows (default -1: every one).",
+    )
+    fault(
         "--fault-5xx",
         type=int,
         default=0,
@@ -174,10 +188,11 @@ def fault_settings(args: argparse.Namespace) -> dict[str, Any]:
         "rate_limit_storm": args.fault_rate_limit_storm,
         "steal_token": args.fault_steal_token,
     }
-    if args.fault_slow:
-        settings["slow"] = args.fault_slow
-        if args.fault_slow_count is not None:
-            settings["slow_count"] = args.fault_slow_count
+    for name in ("slow", "trickle"):
+        if getattr(args, f"fault_{name}"):
+            settings[name] = getattr(args, f"fault_{name}")
+            if getattr(args, f"fault_{name}_count") is not None:
+                settings[f"{name}_count"] = getattr(args, f"fault_{name}_count")
     return settings
 
 

@@ -11,7 +11,7 @@ from airflow_provider_ozonetel.emulator.data import Dataset
 from airflow_provider_ozonetel.emulator.faults import Faults
 from airflow_provider_ozonetel.emulator.limits import SlidingWindow
 from airflow_provider_ozonetel.emulator.state import EmulatorState, StateSnapshot
-from airflow_provider_ozonetel.emulator.streaming import BodyCache
+from airflow_provider_ozonetel.emulator.streaming import BodyCache, trickled
 from airflow_provider_ozonetel.emulator.tokens import TokenRegistry
 
 if TYPE_CHECKING:
@@ -40,8 +40,10 @@ class EmulatorContext:
         self._started = self.clock.monotonic()
 
     def finish(self, endpoint: str, response: Response, message: str) -> Response:
-        """Count the answer and hand it back."""
+        """Count the answer and hand it back (one byte at a time under the ``trickle`` fault)."""
         self.state.answered(endpoint, response.status_code, message, self.clock.monotonic() - self._started)
+        if self.faults.take("trickle", endpoint):
+            return trickled(response, self.faults.trickle_seconds)
         return response
 
     def rate_limit_answer(self, endpoint: str) -> Response:

@@ -5,6 +5,8 @@ Each fault has a count N: how many matching requests it affects (the first N;
 ``callbacks``). Names (command line ``--fault-<name>`` with dashes):
 
 * ``slow`` (seconds) + ``slow_count``: answers come that much later.
+* ``trickle`` (seconds) + ``trickle_count``: the answer's body comes one byte at a time, that
+  many seconds apart (a peer that never stalls long enough for a read timeout).
 * ``error_5xx`` (alias ``5xx``): HTTP 502 with a gateway's HTML page.
 * ``drop``: a fetchCDRDetails body stops after some records and the connection
   is closed (the client sees a broken read, not a clean end).
@@ -32,6 +34,7 @@ REPORTS = ("cdr", "callbacks")
 #: Fault name -> endpoints it matches unless told otherwise.
 DEFAULT_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "slow": REPORTS,
+    "trickle": REPORTS,
     "error_5xx": REPORTS,
     "drop": ("cdr",),
     "truncate": ("cdr",),
@@ -40,6 +43,8 @@ DEFAULT_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "steal_token": ("cdr",),
 }
 FAULT_NAMES = tuple(DEFAULT_ENDPOINTS)
+#: Faults that take a number of seconds (``name=SECONDS``) and a count (``name_count=N``).
+TIMED = ("slow", "trickle")
 _ALIASES = {"5xx": "error_5xx", "fault_5xx": "error_5xx"}
 
 
@@ -54,27 +59,29 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.slow_seconds = 0.0
+        self.trickle_seconds = 0.0
         self._faults = {name: Fault(endpoints=scope) for name, scope in DEFAULT_ENDPOINTS.items()}
 
     def set(self, **changes: Any) -> None:
-        """Change faults: ``name=N``, ``name_endpoints=[...]``, ``slow=SECONDS``, ``slow_count=N``.
+        """Change faults: ``name=N``, ``name_endpoints=[...]``, ``slow=SECONDS``, ``slow_count=N``
+        (``trickle`` likewise).
 
         ``slow=SECONDS`` without ``slow_count`` slows every matching answer.
         Unknown names raise ValueError (nothing changes then).
         """
         updates: dict[str, int] = {}
         scopes: dict[str, tuple[str, ...]] = {}
-        slow_seconds = None
+        seconds: dict[str, float] = {}
         for raw_key, value in changes.items():
             key = _ALIASES.get(raw_key, raw_key)
             if key.startswith("fault_"):
                 key = _ALIASES.get(key[6:], key[6:])
-            if key == "slow":
-                slow_seconds = _number(value, key)
-                if slow_seconds < 0:
-                    raise ValueError("slow: expected seconds >= 0")
-            elif key == "slow_count":
-                updates["slow"] = _count(value, key)
+            if key in TIMED:
+                seconds[key] = _number(value, key)
+                if seconds[key] < 0:
+                    raise ValueError(f"{key}: expected seconds >= 0")
+            elif key.endswith("_count") and key[: -len("_count")] in TIMED:
+                updates[key[: -len("_count")]] = _count(value, key)
             elif key.endswith("_endpoints") and key[: -len("_endpoints")] in self._faults:
                 scopes[key[: -len("_endpoints")]] = _endpoints(value, key)
             elif key in self._faults:
@@ -82,10 +89,10 @@ class Faults:
             else:
                 raise ValueError(f"unknown fault {raw_key!r}; known: {', '.join(FAULT_NAMES)}")
         with self._lock:
-            if slow_seconds is not None:
-                self.slow_seconds = slow_seconds
-                if "slow" not in updates:
-                    updates["slow"] = -1 if slow_seconds > 0 else 0
+            for name, value in seconds.items():
+                setattr(self, f"{name}_seconds", value)
+                if name not in updates:
+                    updates[name] = -1 if value > 0 else 0
             for name, remaining in updates.items():
                 self._faults[name].remaining = remaining
             for name, scope in scopes.items():
@@ -94,7 +101,7 @@ class Faults:
     def clear(self) -> None:
         """Every fault off, default endpoints, fired counts kept."""
         with self._lock:
-            self.slow_seconds = 0.0
+            self.slow_seconds = self.trickle_seconds = 0.0
             for name, fault in self._faults.items():
                 fault.remaining = 0
                 fault.endpoints = DEFAULT_ENDPOINTS[name]
@@ -105,7 +112,7 @@ class Faults:
             fault = self._faults[name]
             if fault.remaining == 0 or endpoint not in fault.endpoints:
                 return False
-            if name == "slow" and self.slow_seconds <= 0:
+            if name in TIMED and getattr(self, f"{name}_seconds") <= 0:
                 return False
             if fault.remaining > 0:
                 fault.remaining -= 1
@@ -118,7 +125,8 @@ class Faults:
                 name: {"remaining": f.remaining, "fired": f.fired, "endpoints": list(f.endpoints)}
                 for name, f in self._faults.items()
             }
-            out["slow"]["seconds"] = self.slow_seconds
+            for name in TIMED:
+                out[name]["seconds"] = getattr(self, f"{name}_seconds")
             return out
 
 

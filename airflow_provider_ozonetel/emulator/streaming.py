@@ -9,12 +9,15 @@ with the vendor's rate-limit error instead of success.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pathlib
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
+
+from starlette.responses import Response, StreamingResponse
 
 #: Records serialized per chunk.
 CHUNK_RECORDS = 256
@@ -134,3 +137,25 @@ def _read_chunks(handle: Any) -> Iterator[bytes]:
     with handle:
         while chunk := handle.read(FILE_CHUNK):
             yield chunk
+
+
+def trickled(response: Response, seconds: float) -> StreamingResponse:
+    """``response`` with its body sent one byte at a time, ``seconds`` apart (the trickle fault)."""
+    streamed = response.body_iterator if isinstance(response, StreamingResponse) else None
+    body = b"" if streamed is not None else bytes(response.body)
+
+    async def drip() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            if streamed is None:
+                yield body
+                return
+            async for chunk in streamed:
+                yield chunk if isinstance(chunk, bytes) else str(chunk).encode()
+
+        async for chunk in chunks():
+            for at in range(len(chunk)):
+                yield chunk[at : at + 1]
+                await asyncio.sleep(seconds)
+
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return StreamingResponse(drip(), status_code=response.status_code, headers=headers)

@@ -6,13 +6,14 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozonetel.exceptions import (
+    OzonetelAuthError,
     OzonetelError,
     OzonetelTransientError,
     OzonetelUnexpectedAnswerError,
     classify,
     error_after_records,
 )
-from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS
+from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS, deadline_error, read_error
 from airflow_provider_ozonetel.record_checks import check_cdr_record
 from airflow_provider_ozonetel.streaming import Envelope, MalformedBody, UnexpectedBody, iter_details
 
@@ -60,17 +61,14 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
                 envelope = done.value
                 break
     except MalformedBody as exc:
-        failure = OzonetelTransientError(
+        failure = _past_deadline(response, f"after {count} records") or OzonetelTransientError(
             f"{CDR_ENDPOINT} answer was cut off after {count} records ({exc}); no result was kept"
         )
     except UnexpectedBody as exc:
         failure = unexpected_body(exc, count)
     except READ_ERRORS as exc:
         # Not chained: transport errors' texts can hold the request URL.
-        failure = OzonetelTransientError(
-            f"{CDR_ENDPOINT} connection broke after {count} records ({type(exc).__name__}); "
-            "no result was kept"
-        )
+        failure = read_error(CDR_ENDPOINT, exc, response, f"after {count} records")
     finally:
         response.close()
     # Raised here, outside the except blocks, so nothing is chained (no StopIteration, no URL).
@@ -80,17 +78,38 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
         judge_envelope(envelope, count)
 
 
-def judge_envelope(envelope: Envelope, count: int = 0) -> None:
+def judge_envelope(envelope: Envelope, count: int = 0, auth_mode: str | None = None) -> None:
     """The vendor's error, if the envelope holds one; a success must come with a ``details`` list."""
     error = _vendor_error(envelope.fields, count)
     if error is not None:
-        raise error
+        raise explain_token_refusal(error, auth_mode)
     if not envelope.has_details_list:
         raise _refused(
             f"it is a success whose 'details' is {envelope.details}, not a list "
             '(only "details": [] is an empty day)',
             0,
         )
+
+
+def explain_token_refusal(error: OzonetelError, auth_mode: str | None) -> OzonetelError:
+    """ "Missing userName or apiKey" to a request that carried a token and the userName: the account
+    is set to BASIC_AUTH, which refuses tokens with the very message of a missing field (seen by a
+    public production client). Say so, and name the fix."""
+    if (
+        auth_mode != "token"
+        or not isinstance(error, OzonetelAuthError)
+        or (error.vendor_message or "").strip().lower() != "missing username or apikey"
+    ):
+        return error
+    status = f"HTTP {error.http_status} " if error.http_status else ""
+    return OzonetelAuthError(
+        f"{CDR_ENDPOINT} answered {status}'Missing userName or apiKey' to a request that carried a "
+        "bearer token and the userName: the account is set to BASIC_AUTH, which refuses tokens. Set the "
+        'connection\'s auth mode to api_key (extra "auth_mode": "api_key"); the Test button tells '
+        "which mode the account accepts",
+        http_status=error.http_status,
+        vendor_message=error.vendor_message,
+    )
 
 
 def unexpected_body(exc: UnexpectedBody, count: int) -> OzonetelError:
@@ -108,6 +127,12 @@ def _vendor_error(fields: dict[str, Any], count: int) -> OzonetelError | None:
     return classify(200, fields, endpoint=CDR_ENDPOINT)
 
 
+def _past_deadline(response: requests.Response, when: str) -> OzonetelError | None:
+    """The deadline's error when the watchdog ended the answer (which then reads as cut off)."""
+    deadline = getattr(response, "deadline", None)
+    return deadline_error(CDR_ENDPOINT, deadline, when) if deadline is not None and deadline.expired else None
+
+
 def _refused(detail: str, count: int) -> OzonetelUnexpectedAnswerError:
     kept = f" after {count} records" if count else ""
     return OzonetelUnexpectedAnswerError(f"{CDR_ENDPOINT} answer refused{kept}: {detail}; no result was kept")
@@ -119,7 +144,13 @@ def _open_cdr_stream(
     """One attempt: send, judge anything but a 200, read up to the first record."""
     response = transport.send(CDR_ENDPOINT, "GET", url, json_body=body, stream=True)
     if response.status_code != 200:
-        transport.judge_whole(response, CDR_ENDPOINT)  # raises for every documented error
+        refused: OzonetelError | None = None
+        try:
+            transport.judge_whole(response, CDR_ENDPOINT)  # raises for every documented error
+        except OzonetelAuthError as exc:
+            refused = explain_token_refusal(exc, transport.settings.auth_mode)
+        if refused is not None:
+            raise refused
         raise OzonetelError(f"{CDR_ENDPOINT} answered HTTP {response.status_code} without records")
     response.raw.decode_content = True
     records = iter_details(_Counted(response.raw, transport.bytes_received))
@@ -130,22 +161,20 @@ def _open_cdr_stream(
     except StopIteration as done:
         envelope = done.value
     except MalformedBody as exc:
-        failure = OzonetelTransientError(
+        failure = _past_deadline(response, "before its first record") or OzonetelTransientError(
             f"{CDR_ENDPOINT} answered HTTP 200 with a body that is not valid JSON: {exc}", http_status=200
         )
     except UnexpectedBody as exc:
         failure = unexpected_body(exc, 0)
     except READ_ERRORS as exc:
-        failure = OzonetelTransientError(
-            f"{CDR_ENDPOINT} connection broke while reading the answer ({type(exc).__name__})"
-        )
+        failure = read_error(CDR_ENDPOINT, exc, response, "before its first record")
     # Judged outside the except blocks: nothing chained (no StopIteration, no transport text).
     if failure is not None or envelope is not None:
         response.close()
     if failure is not None:
         raise failure
     if envelope is not None:
-        judge_envelope(envelope)
+        judge_envelope(envelope, auth_mode=transport.settings.auth_mode)
         return response, iter(()), _NO_RECORDS
     return response, records, first
 

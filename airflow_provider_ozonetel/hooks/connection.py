@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -16,6 +18,10 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://in1-ccaas-api.ozonetel.com"
 DEFAULT_CALLBACKS_PATH = "/CAServices/CDR/callBacks.php"
 AUTH_MODES = ("token", "api_key")
+#: A day's answer takes minutes on a slow link; an hour leaves room and still ends a trickle.
+DEFAULT_REQUEST_DEADLINE = 3600.0
+#: The longest any timeout may be: a day (a larger value is a typo, or inf/1e300, and would hang).
+MAX_SECONDS = 86400.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,9 @@ class OzonetelSettings:
     auth_mode: str = "token"
     timeout: float = 600.0
     connect_timeout: float = 30.0
+    #: Seconds one request may take from sending to its last byte, whatever the read timeout:
+    #: a peer trickling a byte at a time never trips a read timeout.
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
     callbacks_path: str = DEFAULT_CALLBACKS_PATH
     verify_ssl: bool = True
 
@@ -81,7 +90,7 @@ def normalize_base_url(host: str | None, port: int | None = None) -> str:
 
 def read_settings(conn: Connection) -> OzonetelSettings:
     """Check the Connection's fields and extras; the API key is hidden before anything else."""
-    extra = conn.extra_dejson
+    extra = _extra_object(conn)
 
     def field_value(name: str, default: Any = None) -> Any:
         value = extra.get(name, extra.get(f"extra__ozonetel__{name}"))
@@ -95,9 +104,9 @@ def read_settings(conn: Connection) -> OzonetelSettings:
             f"auth_mode: {auth_mode!r} is not one of {', '.join(AUTH_MODES)}; set the connection's "
             "Auth mode to 'token' (TOKEN_AUTH accounts) or 'api_key' (BASIC_AUTH accounts)"
         )
-    if not conn.login:
+    if not (conn.login or "").strip():
         raise OzonetelAuthError("login: the connection has no CloudAgent user name; set Login")
-    if not api_key:
+    if not api_key.strip():
         raise OzonetelAuthError("password: the connection has no API key; set Password to the API key")
     callbacks_path = str(field_value("callbacks_path", DEFAULT_CALLBACKS_PATH)).strip()
     if not callbacks_path.startswith("/"):
@@ -107,20 +116,48 @@ def read_settings(conn: Connection) -> OzonetelSettings:
         user_name=conn.login.strip(),
         api_key=api_key,
         auth_mode=auth_mode,
-        timeout=_positive_float(field_value("timeout", 600), "timeout"),
-        connect_timeout=_positive_float(field_value("connect_timeout", 30), "connect_timeout"),
+        timeout=_seconds(field_value("timeout", 600), "timeout"),
+        connect_timeout=_seconds(field_value("connect_timeout", 30), "connect_timeout"),
+        request_deadline=_seconds(
+            field_value("request_deadline", DEFAULT_REQUEST_DEADLINE), "request_deadline"
+        ),
         callbacks_path=callbacks_path,
         verify_ssl=_as_bool(field_value("verify_ssl", True), "verify_ssl"),
     )
 
 
-def _positive_float(value: Any, field: str) -> float:
+def _extra_object(conn: Connection) -> dict[str, Any]:
+    """The connection's extra as a JSON object; anything else is refused, not ignored."""
+    raw = conn.extra
+    if isinstance(raw, dict):
+        return raw
+    if raw in (None, ""):
+        return {}
     try:
-        number = float(value)
+        extra = json.loads(raw)
     except (TypeError, ValueError):
-        number = -1
-    if number <= 0:
-        raise OzonetelAuthError(f"{field}: expected a number of seconds > 0, got {value!r}")
+        extra = None
+        shown = "not valid JSON"
+    else:
+        shown = f"a JSON {type(extra).__name__}"
+    if not isinstance(extra, dict):
+        raise OzonetelAuthError(
+            f"extra: the connection's extra is {shown}; it must be a JSON object such as "
+            '{"auth_mode": "token", "timeout": 600}'
+        )
+    return extra
+
+
+def _seconds(value: Any, field: str) -> float:
+    """A number of seconds in (0, MAX_SECONDS]: inf, nan, 1e300, 0 and negatives are refused."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not 0 < number <= MAX_SECONDS:  # False for nan too
+        raise OzonetelAuthError(
+            f"{field}: expected a number of seconds > 0 and at most {MAX_SECONDS:.0f} (a day), got {value!r}"
+        )
     return number
 
 

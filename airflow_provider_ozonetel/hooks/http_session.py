@@ -12,10 +12,19 @@ past every log filter and masker: the ``apiKey`` header, the bearer token, the C
 with the key. The session's connections pin their own debug level to 0, so that recipe, applied
 to the whole process, shows nothing of ours. (``set_debuglevel()`` on a connection object still
 would; nothing in the provider calls it.)
+
+A read timeout bounds each wait for bytes, not a request: a peer that sends one byte just
+before every timeout keeps a request (and its task) alive forever. :class:`RequestDeadline` is a
+watchdog that shuts the request's socket down once the whole request (headers and body, however
+slowly read) has taken longer than the connection's ``request_deadline``; the blocked read then
+fails, and the caller reports the deadline (``expired``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -41,12 +50,68 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
+class _Slot(threading.local):
+    """Per thread: the request deadline running, and the connection its request went out on."""
+
+    deadline: RequestDeadline | None = None
+    connection: Any = None
+
+
+_slot = _Slot()
+
+
+class RequestDeadline:
+    """A watchdog for one request: after ``seconds``, shut its connection's socket down.
+
+    Start it (in the thread that sends) right before the request; :meth:`cancel` it once the
+    answer was read or closed. A deadline only ever acts on its own request's connection.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        _slot.deadline, _slot.connection = self, None
+        self._slot_state = _slot.__dict__  # the sending thread's (the timer runs in another one)
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        state = self._slot_state
+        if state.get("deadline") is not self:
+            return
+        self.expired = True
+        sock = getattr(state.get("connection"), "sock", None)
+        if isinstance(sock, socket.socket):
+            # The base method: on a TLS socket too, without touching its SSL object.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if self._slot_state.get("deadline") is self:
+            self._slot_state["deadline"] = self._slot_state["connection"] = None
+
+
+def _note_connection(connection: Any) -> None:
+    if _slot.deadline is not None:
+        _slot.connection = connection
+
+
 class _QuietHTTPConnection(HTTPConnection):
     debuglevel = 0  # shadows a process-wide http.client.HTTPConnection.debuglevel
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _note_connection(self)  # the request deadline's watchdog shuts this one down
+        super().request(*args, **kwargs)
 
 
 class _QuietHTTPSConnection(HTTPSConnection):
     debuglevel = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _note_connection(self)
+        super().request(*args, **kwargs)
 
 
 class _QuietHTTPConnectionPool(HTTPConnectionPool):

@@ -123,8 +123,14 @@ class OzonetelHook(BaseHook):
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
-        if token_ttl_seconds <= 0:
-            raise ValueError(f"token_ttl_seconds: expected seconds > 0, got {token_ttl_seconds!r}")
+        if (
+            isinstance(token_ttl_seconds, bool)
+            or not isinstance(token_ttl_seconds, int | float)
+            or not 0 < token_ttl_seconds < float("inf")  # refuses nan too
+        ):
+            raise ValueError(
+                f"token_ttl_seconds: expected a finite number of seconds > 0, got {token_ttl_seconds!r}"
+            )
         if rate_limit_retries is not None:
             if not isinstance(rate_limit_retries, int) or rate_limit_retries < 0:
                 raise ValueError(f"rate_limit_retries: expected an integer >= 0, got {rate_limit_retries!r}")
@@ -329,18 +335,43 @@ class OzonetelHook(BaseHook):
 
     # ------------------------------------------------------------------ test button
     def test_connection(self) -> tuple[bool, str]:
-        """Check host, user name and API key with one CallBacks request (UCID 0).
+        """Check host, user name and API key with one CallBacks request (UCID 0), then which auth
+        mode the account accepts with one fetchCDRDetails request carrying the apiKey header alone
+        (``auth_probe.py``).
 
         It mints no token: minting would invalidate the token running tasks share.
         """
+        from airflow_provider_ozonetel.hooks.auth_probe import accepted_auth_mode
+
         try:
             settings = self.settings
             self.callbacks.fetch("0", calendar.HISTORICAL, retry=False)
+            accepted, detail = accepted_auth_mode(self.transport)
         except OzonetelError as exc:
             return False, redaction.redact(str(exc))
         except Exception as exc:
             return False, redaction.redact(f"{type(exc).__name__}: {exc}")
-        return True, (
-            f"Connected to {settings.base_url} as {settings.user_name} "
-            f"(auth mode {settings.auth_mode}); the API key was accepted"
+        finally:
+            self.close()
+        ok, verdict = _auth_mode_verdict(settings.auth_mode, accepted, detail)
+        return ok, redaction.redact(
+            f"Connected to {settings.base_url} as {settings.user_name}; the API key was accepted. {verdict}"
         )
+
+
+def _auth_mode_verdict(configured: str, accepted: str | None, detail: str) -> tuple[bool, str]:
+    """The Test button's word on the auth mode: whether the connection's matches the account's."""
+    if accepted is None:
+        return True, f"The account's auth mode could not be checked ({detail}); auth mode {configured} kept."
+    if accepted == "api_key":
+        told = "The account answers the apiKey header alone, so it is set to BASIC_AUTH"
+        if configured == "api_key":
+            return True, f"{told}, as auth mode api_key expects."
+        return False, f"{told}, which refuses tokens: set the connection's auth mode to api_key."
+    told = (
+        f"The account refuses the apiKey header alone ({detail}), so it is set to TOKEN_AUTH "
+        "(no token was minted to check: running tasks keep theirs)"
+    )
+    if configured == "token":
+        return True, f"{told}, as auth mode token expects."
+    return False, f"{told}: set the connection's auth mode to token."

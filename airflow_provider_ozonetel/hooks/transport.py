@@ -6,6 +6,8 @@ import codecs
 import json
 import logging
 import random
+import socket
+import ssl
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,13 +21,14 @@ from airflow_provider_ozonetel import __version__, redaction
 from airflow_provider_ozonetel.budget import Grant, RateBudget, Reservation
 from airflow_provider_ozonetel.exceptions import (
     OzonetelAuthError,
+    OzonetelError,
     OzonetelRateLimitError,
     OzonetelTokenExpiredError,
     OzonetelTransientError,
     classify,
     unreadable_answer,
 )
-from airflow_provider_ozonetel.hooks.http_session import OffOriginRedirect, OzonetelSession
+from airflow_provider_ozonetel.hooks.http_session import OffOriginRedirect, OzonetelSession, RequestDeadline
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
@@ -73,15 +76,19 @@ class RetrySettings:
     settle_seconds: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
             raise ValueError(f"max_retries: expected an integer >= 0, got {self.max_retries!r}")
-        if self.rate_window_seconds <= 0:
-            raise ValueError(
-                f"rate_window_seconds: expected a number of seconds > 0, got {self.rate_window_seconds!r}"
-            )
-        for name in ("rate_limit_timeout", "settle_seconds"):
+        window = self.rate_window_seconds
+        if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window < float("inf"):
+            raise ValueError(f"rate_window_seconds: expected a finite number of seconds > 0, got {window!r}")
+        # "not 0 <= value < inf" also refuses nan, which compares false with everything
+        for name in ("rate_limit_timeout", "settle_seconds", "retry_min_wait", "retry_max_wait"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 <= value < float("inf"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
                 raise ValueError(f"{name}: expected a finite number of seconds >= 0, got {value!r}")
 
     @property
@@ -196,8 +203,10 @@ class Transport:
         json_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         stream: bool = False,
+        api_key_only: bool = False,
     ) -> requests.Response:
-        """Send one request, paced, with the endpoint's auth."""
+        """Send one request, paced, with the endpoint's auth (``api_key_only``: the apiKey header
+        whatever the auth mode, never a token: how the Test button tells the account's mode)."""
         send_headers = dict(headers or {})
         wait = self._wait or RateWait()
         while True:
@@ -205,16 +214,17 @@ class Transport:
                 # Get the token first (a mint, or the wait for another worker's, takes seconds), so
                 # the request leaves at its start; the wait for the start can be long, so the token
                 # is checked again after it (normally no I/O: the hook keeps it while fresh).
-                self._add_auth(endpoint, {})
+                self._add_auth(endpoint, {}, api_key_only)
                 start = self.acquire(endpoint, wait)
-            self._add_auth(endpoint, send_headers)
+            self._add_auth(endpoint, send_headers, api_key_only)
             if endpoint not in RATE_LIMITS or self.clock.wall() - start <= self.retry.late_tolerance:
                 break
             log.info("%s: the token took until after the request's start; taking a new start", endpoint)
         self.requests_sent[endpoint] += 1
         failure = None
+        deadline = RequestDeadline(self.settings.request_deadline)
         try:
-            return self.session.request(
+            response = self.session.request(
                 method,
                 url,
                 params=params,
@@ -224,20 +234,28 @@ class Transport:
                 timeout=(self.settings.connect_timeout, self.settings.timeout),
             )
         except requests.RequestException as exc:
-            failure = transport_error(endpoint, exc)
+            deadline.cancel()
+            failure = transport_error(endpoint, exc, base_url=self.settings.base_url, deadline=deadline)
         except OffOriginRedirect as exc:
+            deadline.cancel()
             failure = OzonetelAuthError(
                 f"{endpoint} answered with an {exc}, off the configured host "
                 f"{self.settings.base_url}: not followed, since it would carry the API key or token "
                 "there. If the vendor moved the API, set the connection's host to the new base URL"
             )
+        else:
+            if stream:
+                _until_closed(response, deadline)
+            else:  # the body was read inside request()
+                deadline.cancel()
+            return response
         # Raised outside the except block: requests' texts hold the URL (and the CallBacks key).
         raise failure
 
-    def _add_auth(self, endpoint: str, headers: dict[str, str]) -> None:
+    def _add_auth(self, endpoint: str, headers: dict[str, str], api_key_only: bool = False) -> None:
         if endpoint != CDR_ENDPOINT:
             return  # the token API takes apiKey; CallBacks takes the key as a parameter
-        if self.settings.auth_mode == "api_key" or self.tokens is None:
+        if api_key_only or self.settings.auth_mode == "api_key" or self.tokens is None:
             headers["apiKey"] = self.settings.api_key
         else:
             headers["Authorization"] = f"Bearer {self.tokens.get_token()}"
@@ -248,7 +266,7 @@ class Transport:
         try:
             content = response.content
         except READ_ERRORS as exc:
-            failure = transport_error(endpoint, exc)
+            failure = read_error(endpoint, exc, response, "while reading the answer")
         finally:
             response.close()
         if failure is not None:
@@ -494,10 +512,77 @@ def raise_for_envelope(envelope: dict[str, Any], endpoint: str) -> None:
         raise error
 
 
-def transport_error(endpoint: str, exc: Exception) -> OzonetelTransientError:
-    # requests' texts include the URL, which for CallBacks holds the API key: keep only the kind.
+def transport_error(
+    endpoint: str, exc: Exception, *, base_url: str | None = None, deadline: RequestDeadline | None = None
+) -> OzonetelError:
+    """The hook's error for a failed send. requests' texts include the URL, which for CallBacks
+    holds the API key: only the kind of failure is kept."""
+    if deadline is not None and deadline.expired:
+        return deadline_error(endpoint, deadline, "before its answer was read")
+    problem = configuration_problem(exc)
+    if problem is not None and base_url is not None:
+        # Not transient: retrying a refused port or an unknown host only delays the real fix.
+        return OzonetelAuthError(
+            f"{endpoint} could not connect to {base_url}: {problem}. Check the connection's host "
+            "and port (not retried: this is the connection's settings, not a passing failure)"
+        )
     kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect or the connection broke"
     return OzonetelTransientError(f"{endpoint} request {kind} ({type(exc).__name__})")
+
+
+def read_error(endpoint: str, exc: BaseException, response: Any, when: str) -> OzonetelTransientError:
+    """A read of an answer's body that failed ``when`` (e.g. "after 12 records"): broken, or
+    stopped by the request deadline."""
+    deadline = getattr(response, "deadline", None)
+    if deadline is not None and deadline.expired:
+        return deadline_error(endpoint, deadline, when)
+    return OzonetelTransientError(
+        f"{endpoint} connection broke {when} ({type(exc).__name__}); no result was kept"
+    )
+
+
+def deadline_error(endpoint: str, deadline: RequestDeadline, when: str) -> OzonetelTransientError:
+    return OzonetelTransientError(
+        f"{endpoint} answer did not finish within the request deadline of {deadline.seconds:g} s "
+        f"({when}); no result was kept. A peer sending slowly (a byte at a time) never trips the read "
+        "timeout; the connection's request_deadline bounds the whole request"
+    )
+
+
+def configuration_problem(exc: BaseException) -> str | None:
+    """What in the connection's settings makes ``exc`` (a refused port, an unknown host, a TLS
+    certificate that does not verify), or None for a failure that may pass."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ConnectionRefusedError):
+            return "the connection was refused (nothing listens on that host and port)"
+        if isinstance(error, socket.gaierror) and error.errno in _UNKNOWN_HOST:
+            return "the host name does not resolve"
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return "its TLS certificate does not verify (for a partner host with a private one: verify_ssl)"
+        pending += [error.__cause__, error.__context__, getattr(error, "reason", None), *error.args]
+    return None
+
+
+_UNKNOWN_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _until_closed(response: requests.Response, deadline: RequestDeadline) -> None:
+    """Keep the request's deadline running until its answer is closed (a streamed body is read
+    after ``send`` returns); readers check ``response.deadline.expired`` on a broken read."""
+    close = response.close
+
+    def close_and_cancel() -> None:
+        deadline.cancel()
+        close()
+
+    response.deadline = deadline  # type: ignore[attr-defined]
+    response.close = close_and_cancel  # type: ignore[method-assign]
 
 
 def _excerpt(response: requests.Response, content: bytes) -> str:

@@ -172,7 +172,10 @@ class OzonetelBaseOperator(BaseOperator):
         from airflow_provider_ozonetel.sink import as_storage_path
 
         default_name = default_stem + file_suffix(self.file_format, self.compression)
-        path = as_storage_path(self.destination, default_name)
+        try:
+            path = as_storage_path(self.destination, default_name)
+        except ValueError as exc:  # before any request: a bad destination fails fast
+            raise OzonetelRequestError(str(exc)) from None
         if context is not None and path.name != default_name and shared_by_map_indexes(self, context):
             raise OzonetelRequestError(
                 f"destination: every map index of mapped task {self.task_id!r} would write the same file "

@@ -664,6 +664,27 @@ def test_fault_slow(emu):
     }
 
 
+def test_fault_trickle_sends_the_body_a_byte_at_a_time(emu):
+    emu.set_faults(trickle=0.01, trickle_count=1)
+    answer = requests.get(
+        emu.base_url + "/CAServices/CDR/callBacks.php",
+        params={"userName": emu.user, "apiKey": emu.api_key, "reportType": "currentday", "ucid": "1"},
+        stream=True,
+        timeout=30,
+    )
+    pieces = [piece for piece in answer.raw.stream(1 << 16) if piece]
+    body = b"".join(pieces)
+    assert json.loads(body)["status"] == "success" and len(pieces) > len(body) // 2
+    assert "content-length" not in answer.headers
+    assert callbacks(emu, ucid="1").json()["status"] == "success"  # the next answer is whole again
+    assert emu.state.faults["trickle"] == {
+        "remaining": 0,
+        "fired": 1,
+        "endpoints": ["cdr", "callbacks"],
+        "seconds": 0.01,
+    }
+
+
 def test_faults_from_options_like_the_command_line(ozonetel_emulator_factory):
     emu = ozonetel_emulator_factory(calls_per_day=20, now=NOW, fault_truncate=1, faults={"5xx": 1})
     token = mint(emu)
@@ -818,7 +839,7 @@ def test_cli_help_documents_every_option():
         "--host", "--port", "--user", "--api-key", "--auth-mode", "--seed", "--calls-per-day",
         "--minute-seconds", "--now", "--no-currentday", "--fault-slow", "--fault-slow-count", "--fault-5xx",
         "--fault-drop", "--fault-truncate", "--fault-error-at-end", "--fault-rate-limit-storm",
-        "--fault-steal-token",
+        "--fault-steal-token", "--fault-trickle", "--fault-trickle-count",
     ):  # fmt: skip
         assert flag in out
 

@@ -195,6 +195,9 @@ def start_emulator(log_path: pathlib.Path) -> tuple[str, Callable[[], None]]:
             EMULATOR_USER,
             "--api-key",
             EMULATOR_KEY,
+            # The form test saves auth mode api_key; the Test button checks the account's mode.
+            "--auth-mode",
+            "api_key",
         ],
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         log_path=log_path,

@@ -34,6 +34,7 @@ EXTRA_FIELDS = {
     "auth_mode": ("Auth mode", "token"),
     "timeout": ("Request timeout (seconds)", "600"),
     "connect_timeout": ("Connect timeout (seconds)", "30"),
+    "request_deadline": ("Request deadline (seconds)", "3600"),
     "callbacks_path": ("CallBacks path", "/CAServices/CDR/callBacks.php"),
     "verify_ssl": ("Verify TLS certificate", True),
 }
@@ -188,6 +189,7 @@ def test_saved_connection_tests_ok_and_round_trips(page: Page, airflow: Airflow,
         "auth_mode": "api_key",
         "timeout": 120,
         "connect_timeout": 30,
+        "request_deadline": 3600,
         "callbacks_path": "/CAServices/CDR/callBacks.php",
         "verify_ssl": False,
     }
@@ -200,6 +202,8 @@ def test_saved_connection_tests_ok_and_round_trips(page: Page, airflow: Airflow,
     shown = toast(page, "Test Connection Successful")
     expect(shown).to_contain_text(f"Connected to {emulator} as {EMULATOR_USER}")
     expect(shown).to_contain_text("the API key was accepted")
+    # The emulator's account is set to BASIC_AUTH (api_key), as the saved connection expects.
+    expect(shown).to_contain_text("so it is set to BASIC_AUTH, as auth mode api_key expects")
     screenshot(page, None, "connection-test-success.png")
 
     # Edit: the saved values come back in the same relabeled form; the key itself never does.

@@ -44,6 +44,7 @@ def test_form_fields_and_behaviour():
         "auth_mode",
         "timeout",
         "connect_timeout",
+        "request_deadline",
         "callbacks_path",
         "verify_ssl",
     }
