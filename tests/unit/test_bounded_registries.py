@@ -31,6 +31,11 @@ def test_the_test_button_over_many_accounts_keeps_every_registry_bounded(
     requests_mock.get(
         re.compile(r"https://host-\d+\.ozonetel\.test/CAServices/CDR/callBacks\.php"), json=NO_DATA
     )
+    requests_mock.get(  # the Test button's auth-mode check: a TOKEN_AUTH account refuses the key alone
+        re.compile(r"https://host-\d+\.ozonetel\.test/ca_reports/fetchCDRDetails"),
+        status_code=401,
+        json={"status": "false", "message": "Missing userName or apiKey"},
+    )
     for n in range(60):  # 60 different connections tested, one after another
         set_conn(f"tested_{n}", host=f"https://host-{n}.ozonetel.test", password=f"tested-api-key-{n:04d}")
         ok, message = OzonetelHook(f"tested_{n}").test_connection()
