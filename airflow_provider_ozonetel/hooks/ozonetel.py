@@ -1,8 +1,9 @@
 """OzonetelHook: the public face of the provider's connection to Ozonetel CloudAgent.
 
 It composes one idea per module: settings from the Connection (``connection.py``),
-request checks (``validation.py``), one request with pacing and retries
-(``transport.py``) paced by the account's shared budget (``budget.py``), the shared token
+request checks (``validation.py``), one request (``transport.py``) with its retry policy
+(``retries.py``) and its wait for the account's rate limit (``rate_wait.py``, over the shared
+budget of ``budget.py``; the endpoints and their limits: ``endpoints.py``), the shared token
 (``tokens.py``: the generateToken request and when to mint; ``token_store.py``: how it is
 stored; both shared through ``variable_store.py``), and the two APIs (``cdr.py``,
 ``callbacks.py``). The face holds only the composition, the public methods and the
@@ -31,17 +32,15 @@ from airflow_provider_ozonetel.hooks.connection import (
     normalize_base_url,
     read_settings,
 )
-from airflow_provider_ozonetel.hooks.tokens import TOKEN_PATH, TokenManager, request_token
-from airflow_provider_ozonetel.hooks.transport import (
+from airflow_provider_ozonetel.hooks.endpoints import (
     CALLBACKS_ENDPOINT,
     CDR_ENDPOINT,
     RATE_LIMITS,
     TOKEN_ENDPOINT,
-    WINDOW_MARGIN,
-    RateStats,
-    RetrySettings,
-    Transport,
 )
+from airflow_provider_ozonetel.hooks.retries import WINDOW_MARGIN, RetrySettings
+from airflow_provider_ozonetel.hooks.tokens import TOKEN_PATH, TokenManager, request_token
+from airflow_provider_ozonetel.hooks.transport import Transport
 from airflow_provider_ozonetel.hooks.validation import (
     CALL_REPORT_TYPES,
     build_cdr_body,
@@ -54,6 +53,7 @@ from airflow_provider_ozonetel.pacing import Clock
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.budget import Reservation
+    from airflow_provider_ozonetel.hooks.rate_wait import RateStats
     from airflow_provider_ozonetel.shared_state import SharedStore
 
 __all__ = [

@@ -1,4 +1,8 @@
-"""One request to the vendor: auth headers, pacing, bounded retries and the judging of the answer."""
+"""One request to the vendor: auth headers, its start in the rate budget, retries, the judging.
+
+The retry policy is ``retries.py``; the wait for the account's rate limit, ``rate_wait.py``;
+the endpoints and their limits, ``endpoints.py`` (their names stay importable from here).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ import logging
 import random
 import socket
 import ssl
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
@@ -18,34 +21,48 @@ import tenacity
 import urllib3
 
 from airflow_provider_ozonetel import __version__, redaction
-from airflow_provider_ozonetel.budget import Grant, RateBudget, Reservation
 from airflow_provider_ozonetel.exceptions import (
     OzonetelAuthError,
     OzonetelError,
-    OzonetelRateLimitError,
     OzonetelTokenExpiredError,
     OzonetelTransientError,
     classify,
     unreadable_answer,
 )
+from airflow_provider_ozonetel.hooks.endpoints import (
+    CALLBACKS_ENDPOINT,
+    CDR_ENDPOINT,
+    RATE_LIMITS,
+    TOKEN_ENDPOINT,
+)
 from airflow_provider_ozonetel.hooks.http_session import OffOriginRedirect, OzonetelSession, RequestDeadline
+from airflow_provider_ozonetel.hooks.rate_wait import RateGate, RateStats, RateWait, budget_key
+from airflow_provider_ozonetel.hooks.retries import (
+    RATE_ANSWER_JITTER,
+    WINDOW_MARGIN,
+    RetryPolicy,
+    RetrySettings,
+)
 
 if TYPE_CHECKING:
+    from airflow_provider_ozonetel.budget import RateBudget, Reservation
     from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
     from airflow_provider_ozonetel.pacing import Clock
     from airflow_provider_ozonetel.shared_state import SharedStore
 
-CDR_ENDPOINT = "fetchCDRDetails"
-CALLBACKS_ENDPOINT = "CallBacks"
-TOKEN_ENDPOINT = "generateToken"
-#: Pacing keeps this fraction of a window between request n and request n+limit, beyond the window.
-WINDOW_MARGIN = 0.02
-#: Documented limits, requests per minute.
-RATE_LIMITS = {CDR_ENDPOINT: 2, CALLBACKS_ENDPOINT: 50}
-#: After a rate-limit answer the retry waits a full window plus up to this fraction of one, at
-#: random, so clients the shared budget does not know about (another tool on the account, a
-#: process outside a task) do not come back in step.
-RATE_ANSWER_JITTER = 0.25
+__all__ = [  # names other modules import from here
+    "CALLBACKS_ENDPOINT",
+    "CDR_ENDPOINT",
+    "RATE_ANSWER_JITTER",
+    "RATE_LIMITS",
+    "TOKEN_ENDPOINT",
+    "WINDOW_MARGIN",
+    "RateStats",
+    "RateWait",
+    "RetrySettings",
+    "Transport",
+    "budget_key",
+]
 
 READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 _EXCERPT_CHARS = 120
@@ -59,78 +76,6 @@ class TokenSource(Protocol):
     def get_token(self, force_refresh: bool = False) -> str: ...
 
     def recover_from_expired(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class RetrySettings:
-    """The hook's retry and pacing arguments."""
-
-    max_retries: int = 3
-    #: Seconds one request may spend waiting for the account's rate budget and after the
-    #: vendor's rate-limit answers, before it fails.
-    rate_limit_timeout: float = 1800.0
-    retry_min_wait: float = 2.0
-    retry_max_wait: float = 60.0
-    rate_window_seconds: float = 60.0
-    #: Seconds a claim on a shared value (rate grant, token lease) waits before checking it held.
-    settle_seconds: float = 1.0
-
-    def __post_init__(self) -> None:
-        if (
-            isinstance(self.max_retries, bool)
-            or not isinstance(self.max_retries, int)
-            or self.max_retries < 0
-        ):
-            raise ValueError(f"max_retries: expected an integer >= 0, got {self.max_retries!r}")
-        window = self.rate_window_seconds
-        if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window < float("inf"):
-            raise ValueError(f"rate_window_seconds: expected a finite number of seconds > 0, got {window!r}")
-        # "not 0 <= value < inf" also refuses nan, which compares false with everything
-        for name in ("rate_limit_timeout", "settle_seconds", "retry_min_wait", "retry_max_wait"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
-                raise ValueError(f"{name}: expected a finite number of seconds >= 0, got {value!r}")
-
-    @property
-    def paced_window(self) -> float:
-        """The window the hook paces by: the vendor's, plus a margin. The hook starts the clock
-        before sending and the vendor counts arrivals, so network jitter could otherwise put
-        request n+limit inside the vendor's window of request n."""
-        return self.rate_window_seconds * (1 + WINDOW_MARGIN)
-
-    @property
-    def late_tolerance(self) -> float:
-        """How late a request may leave after its grant: half the margin (the other half is for
-        network jitter and clock skew). A grant older than that is given up for a new one."""
-        return self.rate_window_seconds * WINDOW_MARGIN / 2
-
-
-@dataclass
-class RateWait:
-    """What one request (its retries included) spent on the rate limits."""
-
-    waited: float = 0.0
-    rate_answers: int = 0
-    competing: int = 0
-    #: After a rate-limit answer: the earliest wall-clock time of the retry (a window plus jitter).
-    not_before: float | None = None
-    #: The vendor's last rate-limit answer, quoted when the wait is given up.
-    last_answer: str = ""
-
-
-@dataclass
-class RateStats:
-    """What the hook's requests spent on the rate limits, all requests together."""
-
-    waited: float = 0.0
-    rate_answers: int = 0
-    competing: int = 0
-    waits: Counter[str] = field(default_factory=Counter)
-
-
-def budget_key(account_id: str, endpoint: str) -> str:
-    """The shared store's key for an account's budget on one endpoint."""
-    return f"ozonetel_rate_budget_{endpoint}_{account_id}"
 
 
 class Transport:
@@ -161,10 +106,8 @@ class Transport:
         self.store = store
         self.rng = rng or random.Random()
         self.tokens: TokenSource | None = None
-        self.rate_stats = RateStats()
+        self.rate = RateGate(settings, retry=retry, clock=clock, store=store, rng=self.rng)
         self._session: requests.Session | None = None
-        self._budgets: dict[str, RateBudget] = {}
-        self._reserved: dict[str, deque[Grant]] = {}
         self._wait: RateWait | None = None
 
     # ------------------------------------------------------------------ session
@@ -301,7 +244,7 @@ class Transport:
             self._wait = outer
 
     def _retrying(self, endpoint: str, attempt: Callable[[], Any]) -> Any:
-        policy = _RetryPolicy(self, endpoint, self._wait or RateWait())
+        policy = RetryPolicy(self, endpoint, self._wait or RateWait())
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(policy.retryable),
             stop=policy.stop,
@@ -316,194 +259,25 @@ class Transport:
         if seconds > 0:
             self.clock.sleep(seconds)
 
-    # ------------------------------------------------------------------ pacing
+    # ------------------------------------------------------------------ the rate budget (rate_wait.py)
+    @property
+    def rate_stats(self) -> RateStats:
+        return self.rate.stats
+
     def budget(self, endpoint: str) -> RateBudget:
-        """The account's budget for ``endpoint`` (its state lives in the shared store, so every
-        hook of the process, and of the deployment inside tasks, uses the same one)."""
-        budget = self._budgets.get(endpoint)
-        if budget is None:
-            budget = RateBudget(
-                self.store,
-                budget_key(self.settings.account_id, endpoint),
-                limit=RATE_LIMITS[endpoint],
-                period=self.retry.paced_window,
-                clock=self.clock,
-                settle=self.retry.settle_seconds,
-                description=f"Ozonetel rate budget of {self.settings.user_name} at "
-                f"{self.settings.base_url}, {endpoint} (managed by the provider)",
-                rng=self.rng,
-            )
-            self._budgets[endpoint] = budget
-        return budget
+        return self.rate.budget(endpoint)
 
     def reserve(self, endpoint: str, count: int) -> Reservation:
-        """Claim the next ``count`` starts for ``endpoint`` now; the next requests use them in order."""
-        reservation = self.budget(endpoint).reserve(count)
-        self.adopt(endpoint, reservation)
-        return reservation
+        return self.rate.reserve(endpoint, count)
 
     def adopt(self, endpoint: str, reservation: Reservation) -> None:
-        """Use grants claimed earlier (by this task before a deferral) for the next requests."""
-        self._reserved.setdefault(endpoint, deque()).extend(reservation.grants)
-        self.rate_stats.competing = max(self.rate_stats.competing, reservation.competing)
+        self.rate.adopt(endpoint, reservation)
 
     def release_unused(self) -> None:
-        """Give back reserved grants no request used."""
-        for endpoint, queue in self._reserved.items():
-            if queue:
-                self.budget(endpoint).release(list(queue))
-                queue.clear()
+        self.rate.release_unused()
 
     def acquire(self, endpoint: str, wait: RateWait) -> float:
-        """Wait for this request's start in the account's budget (a reserved grant, or a new one);
-        the start (wall clock)."""
-        budget = self.budget(endpoint)
-        queue = self._reserved.get(endpoint)
-        while True:
-            after_answer = False
-            if queue:
-                grant = queue.popleft()
-            else:
-                after_answer = wait.not_before is not None  # the vendor said "rate limit": wait it out
-                reservation = budget.reserve(1, not_before=wait.not_before)
-                wait.not_before = None
-                wait.competing = max(wait.competing, reservation.competing)
-                self.rate_stats.competing = max(self.rate_stats.competing, reservation.competing)
-                grant = reservation.grants[0]
-            delay = grant.at - self.clock.wall()
-            if delay < -self.retry.late_tolerance:
-                # Woken too late (a deferral resumed late, a paused process): starting now could
-                # crowd the next window, so take a fresh grant.
-                log.info("%s: a rate grant is %.1f s old; taking a new one", endpoint, -delay)
-                continue
-            if wait.waited + max(delay, 0.0) > self.retry.rate_limit_timeout:
-                budget.release([grant])
-                raise self._budget_spent(endpoint, wait, delay)
-            if delay > 0:
-                self._log_wait(endpoint, delay, wait.competing, after_answer, routine=delay <= budget.lead)
-                self.clock.sleep(delay)
-                wait.waited += delay
-                self.rate_stats.waited += delay
-                self.rate_stats.waits[endpoint] += 1
-            return grant.at
-
-    def _log_wait(
-        self, endpoint: str, delay: float, competing: int, after_answer: bool, *, routine: bool = False
-    ) -> None:
-        if after_answer:  # the window is full by the vendor's word, not by requests: say so
-            log.info(
-                "Pacing %s: waiting %.1f s after the vendor's rate-limit answer (a window plus jitter; "
-                "%d other request(s) of this account in the last window and ahead)",
-                endpoint,
-                delay,
-                competing,
-            )
-            return
-        # A wait within the claim's own lead (its settle time) is routine: DEBUG, not a line per request.
-        log.log(
-            logging.DEBUG if routine else logging.INFO,
-            "Pacing %s: the account's next free start is in %.1f s (%d requests of this account "
-            "in the last window and ahead; limit %d a window of %.0f s)",
-            endpoint,
-            delay,
-            competing,
-            RATE_LIMITS[endpoint],
-            self.retry.rate_window_seconds,
-        )
-
-    def _budget_spent(self, endpoint: str, wait: RateWait, delay: float) -> OzonetelRateLimitError:
-        error = OzonetelRateLimitError(
-            f"{endpoint}: gave up waiting for the account's rate limit after {wait.waited:.0f} s "
-            f"(rate_limit_timeout={self.retry.rate_limit_timeout:.0f} s): {wait.rate_answers} rate-limit "
-            f"answer(s), {wait.competing} competing request(s) of this account seen in the budget, the "
-            f"next free start {max(delay, 0):.0f} s away"
-            + (f"; the vendor's last answer: {wait.last_answer}" if wait.last_answer else "")
-            + ". Raise rate_limit_timeout, or run fewer of this account's tasks at once"
-        )
-        error.budget_spent = True
-        return error
-
-
-class _RetryPolicy:
-    """Per-call retry budget: transient failures back off exponentially with jitter, bounded in
-    count; rate-limit answers mark the account's budget full and wait a jittered window, bounded
-    in time (``rate_limit_timeout``)."""
-
-    def __init__(self, transport: Transport, endpoint: str, rate_wait: RateWait):
-        self.transport = transport
-        self.retry = transport.retry
-        self.endpoint = endpoint
-        self.rate_wait = rate_wait
-        self.counts: Counter[str] = Counter()
-        self._jitter = 0.0
-        # min_wait * 2**n (capped) plus up to min_wait of jitter: 2-4 s, 4-6 s, 8-10 s...
-        self._backoff = tenacity.wait_exponential(
-            multiplier=self.retry.retry_min_wait, max=self.retry.retry_max_wait
-        ) + tenacity.wait_random(0, self.retry.retry_min_wait)
-
-    def retryable(self, exc: BaseException) -> bool:
-        """Called once per failed attempt, first: counts the failure by kind."""
-        if isinstance(exc, OzonetelRateLimitError):
-            if self.endpoint == TOKEN_ENDPOINT or getattr(exc, "budget_spent", False):
-                return False  # 10 mints an hour: waiting a minute would not help
-            self.counts["rate"] += 1
-            self.rate_wait.rate_answers += 1
-            self.rate_wait.last_answer = redaction.redact(getattr(exc, "vendor_message", None) or str(exc))
-            self.transport.rate_stats.rate_answers += 1
-            return True
-        if isinstance(exc, OzonetelTransientError):
-            self.counts["transient"] += 1
-            return True
-        return False
-
-    def stop(self, state: tenacity.RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, OzonetelRateLimitError):
-            return False  # bounded in time by the budget's wait (rate_limit_timeout)
-        return self.counts["transient"] > self.retry.max_retries
-
-    def wait(self, state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, OzonetelRateLimitError):
-            # Everyone on the account waits a window (the budget is marked full), this request a
-            # random bit more; the wait itself happens in ``acquire``, counted against the timeout.
-            self.transport.budget(self.endpoint).mark_full()
-            window = self.retry.paced_window
-            self._jitter = self.transport.rng.uniform(0, RATE_ANSWER_JITTER * window)
-            self.rate_wait.not_before = self.transport.clock.wall() + window + self._jitter
-            return 0.0
-        return self._backoff(_BackoffState(self.counts["transient"]))
-
-    def log_retry(self, state: tenacity.RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, OzonetelRateLimitError):
-            log.info(
-                "%s: the vendor's rate limit answered (%s); waiting for the rate window plus %.1f s of "
-                "jitter (rate-limit answer %d; waited %.0f s of rate_limit_timeout=%.0f s)",
-                self.endpoint,
-                redaction.redact(str(exc)),
-                self._jitter,
-                self.counts["rate"],
-                self.rate_wait.waited,
-                self.retry.rate_limit_timeout,
-            )
-        else:
-            wait = state.upcoming_sleep
-            log.info(
-                "%s: %s; retrying in %.1f s (retry %d of %d)",
-                self.endpoint,
-                redaction.redact(str(exc)),
-                wait,
-                self.counts["transient"],
-                self.retry.max_retries,
-            )
-
-
-@dataclass
-class _BackoffState:
-    """The one field tenacity's exponential wait reads, counted per failure kind."""
-
-    attempt_number: int
+        return self.rate.acquire(endpoint, wait)
 
 
 def raise_for_envelope(envelope: dict[str, Any], endpoint: str) -> None:
