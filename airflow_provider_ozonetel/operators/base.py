@@ -18,8 +18,10 @@ from airflow_provider_ozonetel.sink import check_format, file_suffix
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, ObjectStoragePath
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_ozonetel.exceptions import OzonetelUnexpectedAnswerError
+    from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
     from airflow_provider_ozonetel.scrub import RowScrubber
 
@@ -231,3 +233,43 @@ class OzonetelBaseOperator(BaseOperator):
                 events[outlet].extra.update(result)
             except Exception:  # an outlet that is not an asset (e.g. an alias) gets nothing
                 log.debug("Outlet %r takes no event extra", outlet)
+
+    # ------------------------------------------------------------------ OpenLineage (lineage.py)
+    def _lineage_api(self, settings: OzonetelSettings) -> tuple[str, str]:
+        """(endpoint, path) of the API this operator reads; each operator says which."""
+        raise NotImplementedError
+
+    def _lineage_wrote(self, path: ObjectStoragePath, rows: int, size: int | None) -> None:
+        """Remember a file this run put in place (its rows and bytes), for OpenLineage."""
+        from airflow_provider_ozonetel.lineage import Written
+
+        self.__dict__.setdefault("_lineage_written", []).append(Written(path, rows, size))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage: the account's API in, the files this run wrote out (with their schema).
+
+        Called by Airflow's OpenLineage listener after the task (also when it failed: then no file
+        was written, only the input is named). None when the OpenLineage provider is not installed
+        or the task never got as far as its connection.
+        """
+        from airflow_provider_ozonetel.lineage import Lineage, operator_lineage
+
+        hook = getattr(self, "_hook", None)
+        if hook is None:
+            return None
+        try:
+            settings = hook.settings
+        except Exception:  # a connection the task could not use: nothing was read
+            return None
+        endpoint, api_path = self._lineage_api(settings)
+        return operator_lineage(
+            Lineage(
+                base_url=settings.base_url,
+                user_name=settings.user_name,
+                api_path=api_path,
+                endpoint=endpoint,
+                file_format=self.file_format,
+                typed=self.normalize,
+                written=list(self.__dict__.get("_lineage_written", ())),
+            )
+        )

@@ -20,6 +20,7 @@ from airflow_provider_ozonetel.operators.base import (
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
             raise refused_record("a CallBacks record", exc) from None
         finally:
             hook.close()  # gives back reserved starts no lookup used
+        self._lineage_wrote(path, sink.rows, sink.bytes)
         return {
             "path": str(path),
             "rows": sink.rows,
@@ -107,6 +109,11 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
             "requests": hook.requests_sent[CALLBACKS_ENDPOINT],
             "rate_wait_seconds": round(hook.rate_stats.waited, 1),
         }
+
+    def _lineage_api(self, settings: OzonetelSettings) -> tuple[str, str]:
+        from airflow_provider_ozonetel.hooks.transport import CALLBACKS_ENDPOINT
+
+        return CALLBACKS_ENDPOINT, settings.callbacks_path
 
     def _rows(
         self, hook: OzonetelHook, ucids: list[str], call_date: dt.date | None, missing: list[str]

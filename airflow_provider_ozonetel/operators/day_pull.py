@@ -15,6 +15,7 @@ from airflow_provider_ozonetel.operators.base import OzonetelBaseOperator, refus
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    from airflow_provider_ozonetel.hooks.connection import OzonetelSettings
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
     from airflow_provider_ozonetel.manifest import Expected, Manifest
     from airflow_provider_ozonetel.rowdiff import Changes
@@ -62,6 +63,12 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         self.monitor_ucid = monitor_ucid
         self.call_type = call_type
         self.status = status
+
+    def _lineage_api(self, settings: OzonetelSettings) -> tuple[str, str]:
+        from airflow_provider_ozonetel.hooks.cdr import CDR_PATH
+        from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
+
+        return CDR_ENDPOINT, CDR_PATH
 
     # ------------------------------------------------------------------ requests
     def _windows(self, day: dt.date, from_time: Any = None, to_time: Any = None) -> list[Window]:
@@ -181,6 +188,7 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
             sink.discard()  # nothing to do once committed
         manifest = self._manifest(day, path, sink, call_ids.count(), requested, changes)
         self._write_manifest(path, manifest)
+        self._lineage_wrote(path, manifest.rows, manifest.bytes)
         if changes is not None:
             log.info(
                 "%s: %d row(s) added, %d changed, %d removed since %s; the file was replaced",
