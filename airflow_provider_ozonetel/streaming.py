@@ -48,9 +48,15 @@ MAX_RECORD_BYTES = 1 << 20
 #: completing a record: a CDR record has one. ijson's time and memory grow with the square of
 #: the nesting depth (16,000 levels take seconds, a megabyte of ``[`` would take hours).
 MAX_OPENS = 1024
+#: The longest run of digits the reader hands ijson: Python refuses to read an integer of more
+#: digits (``sys.get_int_max_str_digits()``, 4300), and ijson's C backend then crashes the whole
+#: process (a segmentation fault) instead of raising. A UCID has 17 digits.
+MAX_DIGITS = 4300
 _PIECE_OPENS = 256
 _OPEN = re.compile(rb"[\[{]")
-_NOT_OPENS = bytes(byte for byte in range(256) if byte not in b"[{")
+# One pass classifies every byte: "2" an opening bracket, "1" a digit, "0" anything else.
+_CLASSES = bytes(0x32 if byte in b"[{" else 0x31 if byte in b"0123456789" else 0x30 for byte in range(256))
+_TOO_MANY_DIGITS = b"1" * (MAX_DIGITS + 1)
 _BOM = codecs.BOM_UTF8
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -126,6 +132,7 @@ class _EdgeRecorder:
         self._started = False
         self._last = b""
         self._pieces: list[tuple[bytes, int]] = []  # a bracket-dense chunk, cut up, in reverse
+        self._trailing_digits = 0  # digits at the end of the last chunk (a run may span chunks)
 
     def mark(self) -> None:
         self._any_record = self._marked = True
@@ -163,7 +170,9 @@ class _EdgeRecorder:
 
     def _next_chunk(self, size: int) -> tuple[bytes, int]:
         chunk = self._source.read(size) if self._started else self._first_chunk(size)
-        opens = len(chunk.translate(None, _NOT_OPENS))  # C speed, about 1 GB/s
+        classes = chunk.translate(_CLASSES)  # C speed, about 1 GB/s
+        self._check_digits(classes)
+        opens = classes.count(b"2")
         if opens <= _PIECE_OPENS:
             return chunk, opens
         # Cut the chunk after every _PIECE_OPENS-th bracket, so the budget is checked between
@@ -177,6 +186,22 @@ class _EdgeRecorder:
         ]
         self._pieces = pieces[:0:-1]
         return pieces[0]
+
+    def _check_digits(self, classes: bytes) -> None:
+        """Refuse a run of more than MAX_DIGITS digits, within a chunk or across chunks."""
+        first_other = min(
+            (i for i in (classes.find(b"0"), classes.find(b"2")) if i >= 0), default=len(classes)
+        )
+        if self._trailing_digits + first_other > MAX_DIGITS or classes.find(_TOO_MANY_DIGITS) >= 0:
+            raise UnexpectedBody(
+                f"the answer holds a number (or a run of digits) longer than {MAX_DIGITS} digits; "
+                "no call record has one, and Python's JSON readers refuse such integers"
+            )
+        last_other = max(classes.rfind(b"0"), classes.rfind(b"2"))
+        if last_other < 0:
+            self._trailing_digits += len(classes)
+        else:
+            self._trailing_digits = len(classes) - 1 - last_other
 
     def _first_chunk(self, size: int) -> bytes:
         """The first bytes, without a UTF-8 byte order mark (which may arrive split over reads)."""

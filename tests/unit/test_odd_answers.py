@@ -431,3 +431,26 @@ def test_a_record_nested_to_the_bound_is_refused_cleanly(out, fake_clock, vendor
     deep = "[" * 1000 + "]" * 1000  # within the reader's bound, beyond what the writers recurse
     vendor.get(CDR_URL, text=body_with_uui(deep))
     refused(out, fake_clock, match="row 1 holds a value nested too deeply to write", normalize=normalize)
+
+
+@pytest.mark.parametrize("where", ["number", "string", "across_chunks"])
+def test_a_run_of_digits_past_pythons_limit_is_refused_not_a_crash(out, fake_clock, vendor, where):
+    # ijson's C backend crashed the process (a segmentation fault) on an integer of 4,301 digits.
+    digits = "7" * 4301
+    if where == "number":
+        text = body_with_uui(digits)
+    elif where == "string":
+        text = body_with_uui(f'"{digits}"')
+    else:  # the run starts 100 bytes before the end of the reader's first 64 KiB
+        head = '{"status":"success","message":"'
+        tail = '","details":[{"a":'
+        text = head + "x" * (65536 - 100 - len(head) - len(tail)) + tail + digits + "}]}"
+        assert text.index(digits) == 65436
+    vendor.get(CDR_URL, text=text)
+    refused(out, fake_clock, match="a number \\(or a run of digits\\) longer than 4300 digits")
+
+
+def test_an_integer_of_4300_digits_is_kept_exactly(out, fake_clock, vendor):
+    vendor.get(CDR_URL, text=body_with_uui("9" * 4300))
+    pull(out, fake_clock, normalize=False)
+    assert rows_of(out)[0]["UUI"] == int("9" * 4300)
