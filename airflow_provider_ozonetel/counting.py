@@ -9,10 +9,11 @@ bucket by bucket at the end: 8 bytes a row while streaming, and a small transien
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 _BUCKETS = 64
 _MAX = 2**64
+_LOW = _BUCKETS - 1
 
 
 class DistinctCounter:
@@ -27,6 +28,15 @@ class DistinctCounter:
             self._buckets[value & (_BUCKETS - 1)].append(value)
         else:
             self._others.add(value)
+
+    def add_all(self, values: Iterable[Hashable]) -> None:
+        buckets = self._buckets
+        others = self._others
+        for value in values:
+            if value.__class__ is int and 0 <= value < _MAX:
+                buckets[value & _LOW].append(value)
+            else:
+                others.add(value)
 
     def count(self) -> int:
         return sum(len(set(bucket)) for bucket in self._buckets) + len(self._others)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 #: How many of the latest keys are remembered besides the boundary-crossing ones.
 RECENT = 4096
-_UCID_FIELDS = ("UCID", "Ucid", "ucid")
+#: The UCID's spellings ``ucid_key`` reads, in this order.
+UCID_FIELDS = ("UCID", "Ucid", "ucid")
 _ALWAYS = 1 << 20  # seconds-of-day beyond every boundary: a leg running past midnight
 
 
@@ -28,15 +29,23 @@ def ucid_key(record: Mapping[str, Any]) -> str | None:
     """The leg's UCID as canonical text (digits, no leading zeros), or None when it has none."""
     if not isinstance(record, Mapping):
         return None  # not a record: the row check refuses it with a clear error
-    for name in _UCID_FIELDS:
-        value = record.get(name)
-        if value is None or isinstance(value, bool):
-            continue
-        text = str(value).strip()
-        if not text or text.lower() in ("none", "null"):
-            continue
-        return str(int(text)) if text.isdigit() else text
+    for name in UCID_FIELDS:
+        key = ucid_text(record.get(name))
+        if key is not None:
+            return key
     return None
+
+
+def ucid_text(value: Any) -> str | None:
+    """One UCID value as canonical text, or None when it is none."""
+    if value.__class__ is int:
+        return str(value)  # already canonical
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not text or text.lower() in ("none", "null"):
+        return None
+    return str(int(text)) if text.isdigit() else text
 
 
 def _seconds(value: Any) -> int | None:
@@ -73,21 +82,28 @@ class LegDeduplicator:
         last = _seconds(end)
         self._next_boundary = None if last is None else last + 1
 
+    def repeats(self, keys: Sequence[str | None], record: Callable[[int], Mapping[str, Any]]) -> list[int]:
+        """"""
+        recent, running, limit, boundary = self._recent, self._running, self._limit, self._next_boundary
+        found = []
+        for at, key in enumerate(keys):
+            if key is None:
+                continue
+            if key in recent or key in running:
+                found.append(at)
+                continue
+            recent[key] = None
+            if len(recent) > limit:
+                recent.popitem(last=False)
+            if boundary is not None:
+                ends = self._end(record(at))
+                if ends >= boundary:
+                    running[key] = ends
+        self.dropped += len(found)
+        return found
+
     def is_repeat(self, record: Mapping[str, Any]) -> bool:
-        key = ucid_key(record)
-        if key is None:
-            return False
-        if key in self._recent or key in self._running:
-            self.dropped += 1
-            return True
-        self._recent[key] = None
-        if len(self._recent) > self._limit:
-            self._recent.popitem(last=False)
-        if self._next_boundary is not None:
-            ends = self._end(record)
-            if ends >= self._next_boundary:
-                self._running[key] = ends
-        return False
+        return bool(self.repeats([ucid_key(record)], lambda _: record))
 
     def _end(self, record: Mapping[str, Any]) -> int:  # a Mapping: is_repeat found a UCID in it
         start, end = _seconds(record.get("StartTime")), _seconds(record.get("EndTime"))

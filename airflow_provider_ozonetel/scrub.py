@@ -42,6 +42,11 @@ class RowScrubber:
     def __bool__(self) -> bool:
         return bool(self._forms)
 
+    @property
+    def needles(self) -> tuple[bytes, ...]:
+        """What :meth:`found_in` looks for: each secret's forms as they read inside a JSON string."""
+        return self._needles
+
     def found_in(self, encoded: bytes | bytearray, start: int = 0) -> bool:
         """Whether the JSON bytes ``encoded[start:]`` (a row as the writers encode it) hold a secret."""
         return any(encoded.find(needle, start) >= 0 for needle in self._needles)

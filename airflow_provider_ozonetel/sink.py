@@ -23,8 +23,8 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from airflow_provider_ozonetel.temporaries import remove_stale_temporaries, temporary_for
 
@@ -44,6 +44,24 @@ CSV_LINE_TERMINATOR = "\n"
 
 #: Called with each row and its bytes as written (a JSON line, a CSV record; no line end).
 RowObserver = Callable[[dict[str, Any], bytes], None]
+
+
+class TypedBatch(Protocol):
+    """Rows typed in one go for one file format (``shapes.FastBatch``)."""
+
+    file_format: str
+    rows: list[Any]  # row structs (jsonl) or CSV records in ``csv_columns`` order + extra_fields (csv)
+    csv_columns: tuple[str, ...] | None
+
+    def __len__(self) -> int: ...
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """The rows as dicts, as ``records.normalize_cdr`` makes them."""
+        ...
+
+    def may_hold(self, scrubber: RowScrubber) -> bool:
+        """Whether a row could hold one of the scrubber's secrets."""
+        ...
 
 
 def check_format(file_format: str, compression: str | None, normalize: bool = True) -> None:
@@ -156,10 +174,36 @@ class _JsonlWriter:
         self._stream = stream
         # decimal_format="number": the vendor's decimals (exact Decimals from the parser) stay
         # JSON numbers, digit for digit
-        self._encode_into = msgspec.json.Encoder(enc_hook=str, decimal_format="number").encode_into
+        encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
+        self._encode_into = encoder.encode_into
+        self._encode = encoder.encode
         self._batch = bytearray()
         self._on_row = on_row
         self._scrubber = scrubber or None
+
+    def write_batch(self, batch: TypedBatch) -> None:
+        """A batch typed by ``shapes.py``: its row structs are encoded in C; a batch in which the
+        key turns up is written row by row (and scrubbed) instead."""
+        if batch.file_format != "jsonl":
+            return self._write_rows(batch.dicts())
+        if not batch.rows:
+            return None
+        encoded = b"\n".join(map(self._encode, batch.rows))
+        if self._scrubber is not None and self._scrubber.found_in(encoded):
+            return self._write_rows(batch.dicts())
+        if self._on_row is not None:
+            for row, line in zip(batch.dicts(), encoded.split(b"\n"), strict=True):
+                self._on_row(row, line)
+        self._batch += encoded
+        self._batch += b"\n"
+        if len(self._batch) >= _BATCH_BYTES:
+            self._stream.write(self._batch)
+            self._batch.clear()
+        return None
+
+    def _write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.write(row)
 
     def write(self, row: dict[str, Any]) -> None:
         batch = self._batch
@@ -196,6 +240,7 @@ class _CsvWriter:
         self._scrubber = scrubber or None
         self._stream = stream
         self._columns: list[str] | None = list(columns) if columns else None
+        self._column_tuple = tuple(self._columns or ())
         self._known: frozenset[str] = frozenset()
         self._text = io.StringIO()
         self._writer = csv.writer(self._text, lineterminator=CSV_LINE_TERMINATOR)
@@ -219,6 +264,25 @@ class _CsvWriter:
             self._text.seek(start)
             record = self._text.read()  # the record just written; read() leaves us at the end again
             self._on_row(row, record[: -len(CSV_LINE_TERMINATOR)].encode("utf-8"))
+        if self._text.tell() >= _BATCH_BYTES:
+            self._drain()
+
+    def write_batch(self, batch: TypedBatch) -> None:
+        """A batch typed by ``shapes.py`` for these columns: its records go to the C writer at
+        once. Row by row instead when the key may be in it, or rows are watched (``on_row``)."""
+        if (
+            batch.file_format != "csv"
+            or self._on_row is not None
+            or self._columns is None
+            or batch.csv_columns != self._column_tuple
+            or (self._scrubber is not None and batch.may_hold(self._scrubber))
+        ):
+            for row in batch.dicts():
+                self.write(row)
+            return
+        if not self._known:
+            self._header()
+        self._writer.writerows(batch.rows)
         if self._text.tell() >= _BATCH_BYTES:
             self._drain()
 
@@ -360,13 +424,31 @@ class AtomicRowSink:
         self._writer.write(row)  # type: ignore[union-attr]
         self.rows += 1
 
-    def write_all(self, rows: Iterator[dict[str, Any]]) -> int:
-        write = self._writer.write  # type: ignore[union-attr]
+    def write_all(self, rows: Iterable[dict[str, Any]]) -> int:
+        return self.write_batches([row] for row in rows)
+
+    def write_batches(self, batches: Iterable[list[dict[str, Any]] | TypedBatch]) -> int:
+        """Rows in batches: lists of row dicts, or batches typed by ``shapes.py`` (written at C
+        speed by the writers that know how, else as dicts)."""
+        writer = self._writer
+        write = writer.write  # type: ignore[union-attr]
+        write_batch = getattr(writer, "write_batch", None)
         count = 0
         try:
-            for row in rows:
-                write(row)
-                count += 1
+            for batch in batches:
+                if batch.__class__ is list:
+                    for row in batch:  # type: ignore[union-attr]
+                        write(row)
+                        count += 1
+                    continue
+                if not len(batch):  # type: ignore[arg-type]
+                    continue  # every leg a repeat
+                if write_batch is not None:
+                    write_batch(batch)
+                else:
+                    for row in batch.dicts():  # type: ignore[union-attr]
+                        write(row)
+                count += len(batch)
         except RecursionError:
             raise UnwritableRow(
                 f"row {self.rows + count + 1} holds a value nested too deeply to write "

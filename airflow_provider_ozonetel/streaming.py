@@ -218,16 +218,18 @@ class _EdgeRecorder:
         return chunk or self._source.read(size)
 
 
-def iter_details(source: Readable) -> Generator[dict[str, Any], None, Envelope]:
+def iter_details(source: Readable, *, first_index: int = 0) -> Generator[dict[str, Any], None, Envelope]:
     """Yield each record of ``details``; return the :class:`Envelope` (the body without ``details``).
 
     Raises :class:`MalformedBody` for truncated or otherwise invalid JSON and
     :class:`UnexpectedBody` for valid JSON of another shape, after yielding the records
     read so far. A ``details`` element that is not an object stops the records; the rest
     of the body is still read, so that an error in the envelope can be reported instead.
+    ``first_index`` is the index of the first element in the answer (``batches.py`` hands this
+    reader the rest of an answer, after the records it read itself).
     """
     reader = _EdgeRecorder(source)
-    records = 0
+    records = first_index
     bad: str | None = None
     try:
         for record in ijson.items(reader, "details.item"):
@@ -239,13 +241,14 @@ def iter_details(source: Readable) -> Generator[dict[str, Any], None, Envelope]:
                 bad = f"details[{records}] is {json_type(record)}, not a call record"
     except ijson.JSONError as exc:
         raise MalformedBody(_describe(exc), reader.bytes_read, records) from None
+    read_here = records - first_index  # elements this reader saw: the envelope's reading needs it
     if bad is not None:
         try:
-            envelope = _envelope(reader, records + 1)
+            envelope = _envelope(reader, read_here + 1)
         except (MalformedBody, UnexpectedBody):
             envelope = None
         raise UnexpectedBody(bad, records=records, envelope=envelope)
-    return _envelope(reader, records)
+    return _envelope(reader, read_here)
 
 
 def _describe(exc: Exception) -> str:

@@ -1,10 +1,11 @@
-"""The Fetch CDR Details API: one day's answer, streamed record by record and judged at its end."""
+"""The Fetch CDR Details API: one day's answer, streamed in batches of records and judged at its end."""
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_ozonetel.batches import Batch, Decoder, decode_records, iter_batches
 from airflow_provider_ozonetel.exceptions import (
     OzonetelAuthError,
     OzonetelError,
@@ -15,7 +16,7 @@ from airflow_provider_ozonetel.exceptions import (
 )
 from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS, deadline_error, read_error
 from airflow_provider_ozonetel.record_checks import check_cdr_record
-from airflow_provider_ozonetel.streaming import Envelope, MalformedBody, UnexpectedBody, iter_details
+from airflow_provider_ozonetel.streaming import Envelope, MalformedBody, UnexpectedBody
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -35,10 +36,23 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
     handed out, a failure raises :class:`OzonetelTransientError` (the consumer saw part of it).
     Each record must be a call of the day asked for (``record_checks``).
     """
+    for batch in stream_cdr_batches(transport, body):
+        yield from batch.records
+
+
+def stream_cdr_batches(
+    transport: Transport, body: dict[str, str], decode: Decoder = decode_records
+) -> Generator[Batch, None, None]:
+    """:func:`stream_cdr` in batches of consecutive records (``batches.py``), as ``decode`` makes them.
+
+    A batch ``decode`` hands out as a list of dicts is checked record by record here; any other
+    is the decoder's own, whose records it proved to be calls of the day (``shapes.DayDecoder``
+    decodes ``CallDate`` as exactly the asked day and the ids as scalars).
+    """
     url = transport.settings.base_url + CDR_PATH
     day = body["fromDate"][:10]
-    response, records, first = transport.with_retries(
-        CDR_ENDPOINT, lambda: _open_cdr_stream(transport, url, body)
+    response, batches, first = transport.with_retries(
+        CDR_ENDPOINT, lambda: _open_cdr_stream(transport, url, body, decode)
     )
     count = 0
     envelope: Envelope | None = None
@@ -46,17 +60,17 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
     try:
         if first is _NO_RECORDS:
             return
-        record = first
+        batch = first
         while True:
-            try:
-                check_cdr_record(record, day, count)
-            except ValueError as exc:
-                failure = _refused(str(exc), count)
+            checked, problem = _checked(batch, day)
+            if checked is not None:
+                yield checked
+                count += len(checked.records)
+            if problem is not None:
+                failure = _refused(str(problem), count)
                 break
-            yield record
-            count += 1
             try:
-                record = next(records)
+                batch = next(batches)
             except StopIteration as done:
                 envelope = done.value
                 break
@@ -76,6 +90,20 @@ def stream_cdr(transport: Transport, body: dict[str, str]) -> Generator[dict[str
         raise failure
     if envelope is not None:
         judge_envelope(envelope, count)
+
+
+def _checked(batch: Batch, day: str) -> tuple[Batch | None, ValueError | None]:
+    """The batch's records up to the first that is not a call of ``day``, and that record's problem."""
+    records = batch.records
+    if records.__class__ is not list:
+        return batch, None  # the decoder's own: proven by its types
+    for offset, record in enumerate(records):
+        try:
+            check_cdr_record(record, day, batch.first + offset)
+        except ValueError as exc:
+            kept = Batch(batch.first, records[:offset], batch.decoded) if offset else None
+            return kept, exc
+    return batch, None
 
 
 def judge_envelope(envelope: Envelope, count: int = 0, auth_mode: str | None = None) -> None:
@@ -139,9 +167,9 @@ def _refused(detail: str, count: int) -> OzonetelUnexpectedAnswerError:
 
 
 def _open_cdr_stream(
-    transport: Transport, url: str, body: dict[str, str]
-) -> tuple[requests.Response, Iterator[dict[str, Any]], Any]:
-    """One attempt: send, judge anything but a 200, read up to the first record."""
+    transport: Transport, url: str, body: dict[str, str], decode: Decoder
+) -> tuple[requests.Response, Iterator[Batch], Any]:
+    """One attempt: send, judge anything but a 200, read up to the first batch of records."""
     response = transport.send(CDR_ENDPOINT, "GET", url, json_body=body, stream=True)
     if response.status_code != 200:
         refused: OzonetelError | None = None
@@ -153,7 +181,7 @@ def _open_cdr_stream(
             raise refused
         raise OzonetelError(f"{CDR_ENDPOINT} answered HTTP {response.status_code} without records")
     response.raw.decode_content = True
-    records = iter_details(_Counted(response.raw, transport.bytes_received))
+    records = iter_batches(_Counted(response.raw, transport.bytes_received), decode)
     envelope: Envelope | None = None
     failure: OzonetelError | None = None
     try:

@@ -23,7 +23,7 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_provider_ozonetel import calendar, redaction
 from airflow_provider_ozonetel.exceptions import OzonetelError
 from airflow_provider_ozonetel.hooks.callbacks import CallBacksClient
-from airflow_provider_ozonetel.hooks.cdr import CDR_PATH, stream_cdr
+from airflow_provider_ozonetel.hooks.cdr import CDR_PATH, stream_cdr, stream_cdr_batches
 from airflow_provider_ozonetel.hooks.connection import (
     AUTH_MODES,
     DEFAULT_BASE_URL,
@@ -52,6 +52,7 @@ from airflow_provider_ozonetel.hooks.variable_store import default_store
 from airflow_provider_ozonetel.pacing import Clock
 
 if TYPE_CHECKING:
+    from airflow_provider_ozonetel.batches import Batch, Decoder
     from airflow_provider_ozonetel.budget import Reservation
     from airflow_provider_ozonetel.hooks.rate_wait import RateStats
     from airflow_provider_ozonetel.shared_state import SharedStore
@@ -301,6 +302,17 @@ class OzonetelHook(BaseHook):
         """
         body = self.build_cdr_request(cdr_date, **filters)
         return stream_cdr(self.transport, body)
+
+    def iter_cdr_batches(
+        self, cdr_date: dt.date | str, *, decode: Decoder | None = None, **filters: Any
+    ) -> Iterator[Batch]:
+        """:meth:`iter_cdr_details` in batches of consecutive records (``batches.Batch``), each
+        decoded in one call by ``decode`` (default: dicts; the day operators pass
+        ``shapes.DayDecoder``, which types rows on the way)."""
+        body = self.build_cdr_request(cdr_date, **filters)
+        if decode is None:
+            return stream_cdr_batches(self.transport, body)
+        return stream_cdr_batches(self.transport, body, decode)
 
     def get_cdr_details(self, cdr_date: dt.date | str, **filters: Any) -> list[dict[str, Any]]:
         """All raw records of one IST day (or window) as a list. Prefer ``iter_cdr_details``."""
