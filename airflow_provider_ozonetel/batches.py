@@ -15,7 +15,10 @@ Everything else is handed to ``streaming.iter_details``, together with the answe
 before the array and the rest of the answer from the record where this reader stopped, so that
 each odd answer is read, bounded, judged and refused exactly as there: an answer that does not
 begin ``{... "details": [``, an element that is not an object, bytes that will not cut into
-records within :data:`MAX_PENDING`, a cut-off answer. The end of the array is handed over too:
+records within :data:`MAX_PENDING`, a cut-off answer, a run of digits longer than
+``streaming.MAX_DIGITS`` (msgspec would read one inside a string, or refuse an integer, where
+``iter_details`` refuses the answer: the rest is handed over from the chunk that holds it,
+before any of its records is decoded). The end of the array is handed over too:
 ``iter_details`` then reads only the envelope after it (``status``, ``message``).
 """
 
@@ -31,6 +34,8 @@ from typing import Any
 import msgspec
 
 from airflow_provider_ozonetel.streaming import (
+    CLASSES,
+    DigitRuns,
     Envelope,
     Readable,
     _prefix,
@@ -124,6 +129,8 @@ class _Reader:
         self._eof = False
         self._bytes_read = 0
         self._count = 0  # records handed out
+        self._digits = DigitRuns()
+        self._odd_digits = False  # the last chunk read holds too long a run of digits: hand over
 
     def _more(self) -> bool:
         """Read a chunk into the buffer; False at the end of the answer."""
@@ -135,6 +142,8 @@ class _Reader:
             return False
         self._buf += chunk
         self._bytes_read += len(chunk)
+        if self._digits.too_long(chunk.translate(CLASSES)):  # ~0.3 ms a chunk
+            self._odd_digits = True
         return True
 
     def run(self) -> Generator[Batch, None, Envelope]:
@@ -147,6 +156,9 @@ class _Reader:
         after_comma = False
         tried_to = pos  # the "}" before this were tried as batch ends, in vain
         while True:
+            if self._odd_digits:  # iter_details refuses the answer where its own reader meets them
+                resume = _AFTER_RECORD if after_record else _AFTER_COMMA if after_comma else b""
+                return (yield from self._hand_over(head, pos, resume))
             at = _WS.match(buf, pos).end()  # type: ignore[union-attr]
             if at == len(buf):  # nothing but white space yet
                 if not self._more():  # cut off: iter_details says so
@@ -198,7 +210,7 @@ class _Reader:
                     pass  # not there yet, or not this shape
                 else:
                     return bytes(buf[: at + 1])
-            if len(buf) >= MAX_HEAD or not self._more():
+            if len(buf) >= MAX_HEAD or not self._more() or self._odd_digits:
                 return None
 
     def _cut(self, pos: int, tried_to: int) -> tuple[Sized, int] | None:

@@ -182,3 +182,32 @@ def test_bytes_that_never_cut_into_a_record_are_handed_over_within_the_bound():
     _, end = drain(iter_batches(endless, decode_records))
     assert "without a complete record" in str(end)
     assert endless.served < 2 * (1 << 20) + batches.MAX_PENDING
+
+
+# ---------------------------------------------------------------- runs of digits (streaming.MAX_DIGITS)
+
+LONG = "7" * 4301  # ijson's C backend crashed on such an integer; iter_details refuses any such run
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        body_of([R] * 5 + [{"UCID": 1, "UUI": "@"}] + [R] * 5).replace(b'"@"', LONG.encode()),  # an integer
+        body_of([R] * 5 + [{"UCID": 1, "UUI": LONG}] + [R] * 5),  # msgspec would read the string
+        body_of([R] * 5 + [{"UCID": 1, "UUI": f"{LONG}{LONG}"}]),  # over two chunks at any size
+        body_of([R] * 5, head=f'"notes":"{LONG}",'),  # before the array
+        body_of([R] * 5, tail=f',"notes":"{LONG}","status":"success"'),  # after it
+        body_of([R] * 5 + [{"UCID": 1, "UUI": "@"}] + [R] * 5).replace(b'"@"', LONG[1:].encode()),  # 4300
+    ],
+    ids=["integer", "string", "spanning", "head", "tail", "4300"],
+)
+@pytest.mark.parametrize("chunk", [3, 100, 1000, 1 << 18])
+def test_a_run_of_digits_past_the_bound_is_refused_as_iter_details_refuses_it(body, chunk):
+    records, end, _ = batched(body, chunk)
+    # the reference reads the same chunks (the records before the error are those read before it)
+    reference_records, reference_end = drain(iter_details(Chunked(body, chunk)))
+    assert (records, end) == (reference_records, outcome(reference_end))
+    if b"7" * 4301 in body:
+        assert "longer than 4300 digits" in str(end[1])
+    else:
+        assert records[5]["UUI"] == int(LONG[:-1])
