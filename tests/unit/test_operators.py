@@ -162,6 +162,29 @@ def test_window_hours_splits_the_day_and_dedupes_by_ucid(tmp_path, fake_clock, v
     assert fake_clock.sleeps and sum(fake_clock.sleeps) >= 59  # paced: 2 requests a minute
 
 
+def _spelled(record: dict, key: str, value) -> dict:
+    """``record`` with its UCID under ``key`` (``Ucid``, ``ucid``) holding ``value``."""
+    rest = {k: v for k, v in record.items() if k != "UCID"}
+    return {key: value, **rest}
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_a_leg_sent_twice_in_any_spelling_or_type_is_written_once(tmp_path, fake_clock, vendor, normalize):
+    first, second = cdr_record(0), cdr_record(1)
+    answers = [
+        {"text": cdr_body([first, first, second])},  # a repeat inside one answer
+        {"text": cdr_body([_spelled(first, "Ucid", str(BIG_UCID)), cdr_record(2)])},  # text, not int
+        {"text": cdr_body([_spelled(second, "ucid", f" {BIG_UCID + 1}")])},  # lower case, padded
+        {"text": cdr_body([])},
+    ]
+    vendor.get(CDR_URL, answers)
+    result = cdr_op(tmp_path, fake_clock, window_hours=6, normalize=normalize).execute(context())
+    lines = (tmp_path / "out" / "ozonetel_cdr_2026-11-19.jsonl").read_text().splitlines()
+    ucids = [str(json.loads(line)["ucid" if normalize else "UCID"]) for line in lines]
+    assert ucids == [str(BIG_UCID), str(BIG_UCID + 1), str(BIG_UCID + 2)]
+    assert result["rows"] == 3
+
+
 def test_window_hours_today_stops_at_now(tmp_path, fake_clock, vendor):
     cdr = vendor.get(CDR_URL, text=cdr_body([]))
     cdr_op(tmp_path, fake_clock, window_hours=6, cdr_date="2026-11-20").execute(context())
