@@ -132,3 +132,24 @@ def test_http_client_debug_output_never_shows_the_key_or_token(vendor, capfd, mo
     printed = capfd.readouterr()
     assert "send: b'" not in printed.out
     assert API_KEY not in printed.out + printed.err and TOKEN not in printed.out + printed.err
+
+
+def test_no_code_of_ours_raises_http_client_debug_output():
+    """``set_debuglevel``/``debuglevel = n`` anywhere in the package would print the key to stdout."""
+    import ast
+    import pathlib
+
+    import airflow_provider_ozonetel
+
+    raised = []
+    for path in pathlib.Path(airflow_provider_ozonetel.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "set_debuglevel":
+                raised.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [getattr(t, "attr", getattr(t, "id", None)) for t in targets]
+                value = node.value
+                if "debuglevel" in names and not (isinstance(value, ast.Constant) and value.value == 0):
+                    raised.append(f"{path.name}:{node.lineno}")
+    assert raised == []
