@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         "disk (default: no cache).",
     )
     add(
+        "--bandwidth-mbps",
+        type=float,
+        default=None,
+        metavar="MBIT",
+        help="Pace every answer's body to this many megabits per second, as a link to the vendor over "
+        "the internet would (e.g. 100 or 1000; default: no limit, loopback speed).",
+    )
+    add(
         "--log-level",
         default="info",
         choices=("critical", "error", "warning", "info", "debug"),
@@ -213,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             now=args.now,
             currentday=args.currentday,
             cache_dir=args.cache_dir,
+            bandwidth_mbps=args.bandwidth_mbps,
         )
         faults = fault_settings(args)
         from airflow_provider_ozonetel.emulator.faults import Faults

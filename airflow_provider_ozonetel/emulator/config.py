@@ -35,6 +35,9 @@ class EmulatorConfig:
     currentday: bool = True
     #: Directory caching the fetchCDRDetails bodies of complete past days (None: no cache).
     cache_dir: str | None = None
+    #: The link's speed in megabits per second: every answer's body is paced to it, as over the
+    #: internet (None: as fast as loopback goes).
+    bandwidth_mbps: float | None = None
 
     def __post_init__(self) -> None:
         if self.auth_mode not in AUTH_MODES:
@@ -43,6 +46,8 @@ class EmulatorConfig:
             raise ValueError(f"calls_per_day: expected 0..{MAX_CALLS_PER_DAY}, got {self.calls_per_day}")
         if not self.minute_seconds > 0:
             raise ValueError(f"minute_seconds: expected a positive number, got {self.minute_seconds}")
+        if self.bandwidth_mbps is not None and not self.bandwidth_mbps > 0:
+            raise ValueError(f"bandwidth_mbps: expected a positive number, got {self.bandwidth_mbps}")
         if not self.user or not self.api_key:
             raise ValueError("user and api_key must not be empty")
         if self.now is not None:

@@ -11,7 +11,7 @@ from airflow_provider_ozonetel.emulator.data import Dataset
 from airflow_provider_ozonetel.emulator.faults import Faults
 from airflow_provider_ozonetel.emulator.limits import SlidingWindow
 from airflow_provider_ozonetel.emulator.state import EmulatorState, StateSnapshot
-from airflow_provider_ozonetel.emulator.streaming import BodyCache, trickled
+from airflow_provider_ozonetel.emulator.streaming import BodyCache, paced, trickled
 from airflow_provider_ozonetel.emulator.tokens import TokenRegistry
 
 if TYPE_CHECKING:
@@ -40,10 +40,13 @@ class EmulatorContext:
         self._started = self.clock.monotonic()
 
     def finish(self, endpoint: str, response: Response, message: str) -> Response:
-        """Count the answer and hand it back (one byte at a time under the ``trickle`` fault)."""
+        """Count the answer and hand it back (one byte at a time under the ``trickle`` fault; at the
+        link's speed with ``bandwidth_mbps``)."""
         self.state.answered(endpoint, response.status_code, message, self.clock.monotonic() - self._started)
         if self.faults.take("trickle", endpoint):
             return trickled(response, self.faults.trickle_seconds)
+        if self.config.bandwidth_mbps:
+            return paced(response, self.config.bandwidth_mbps * 1e6 / 8)
         return response
 
     def rate_limit_answer(self, endpoint: str) -> Response:

@@ -203,7 +203,7 @@ def run_emulator(
     """Run an emulator in a background thread for the ``with`` block.
 
     ``options`` are :class:`EmulatorConfig` fields (user, api_key, auth_mode, seed,
-    calls_per_day, minute_seconds, now, currentday, cache_dir) plus fault
+    calls_per_day, minute_seconds, now, currentday, cache_dir, bandwidth_mbps) plus fault
     settings as ``fault_<name>=N`` (or ``faults={...}``). Listens on a free
     port of 127.0.0.1 unless told otherwise.
     """

@@ -14,7 +14,7 @@ import json
 import os
 import pathlib
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
@@ -137,6 +137,49 @@ def _read_chunks(handle: Any) -> Iterator[bytes]:
     with handle:
         while chunk := handle.read(FILE_CHUNK):
             yield chunk
+
+
+#: Bytes sent at a time on a paced link: small enough for a steady rate, large enough to be cheap.
+PACED_PIECE = 1 << 16
+
+
+def paced(
+    response: Response,
+    bytes_per_second: float,
+    *,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> StreamingResponse:
+    """``response`` with its body sent no faster than ``bytes_per_second`` (``--bandwidth-mbps``).
+
+    The body goes in pieces of :data:`PACED_PIECE` bytes; each leaves when the link would have
+    carried it and every byte before it, so the rate holds over the whole body whatever a wait
+    oversleeps. No latency is emulated, only the rate.
+    """
+    streamed = response.body_iterator if isinstance(response, StreamingResponse) else None
+    body = b"" if streamed is not None else bytes(response.body)
+
+    async def send() -> AsyncIterator[bytes]:
+        now = clock or asyncio.get_running_loop().time
+        started, sent = now(), 0
+
+        async def chunks() -> AsyncIterator[bytes]:
+            if streamed is None:
+                yield body
+                return
+            async for chunk in streamed:
+                yield chunk if isinstance(chunk, bytes) else str(chunk).encode()
+
+        async for chunk in chunks():
+            for at in range(0, len(chunk), PACED_PIECE):
+                piece = chunk[at : at + PACED_PIECE]
+                sent += len(piece)
+                wait = started + sent / bytes_per_second - now()
+                if wait > 0:
+                    await sleep(wait)
+                yield piece
+
+    return StreamingResponse(send(), status_code=response.status_code, headers=dict(response.headers))
 
 
 def trickled(response: Response, seconds: float) -> StreamingResponse:
