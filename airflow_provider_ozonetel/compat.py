@@ -11,12 +11,24 @@ from typing import Any
 
 
 def in_task_context() -> bool:
-    """True inside an Airflow task (or ``dag.test()``), where Variables can be read and written."""
+    """True while an Airflow task runs (its ``execute``, also under ``dag.test()``), where the
+    task can read and write Variables: the token and the rate budget are shared there.
+
+    Decided by Airflow's public API, not by a private attribute: a running task has a current
+    context, and ``get_current_context()`` (common.compat's: ``airflow.sdk``'s on 3.x, the
+    standard provider's on 2.x) raises ``RuntimeError`` anywhere else (the API server's Test
+    button, scripts, the DAG processor). Task callbacks (``on_failure_callback``...) run after
+    the context is gone, so a hook used there shares nothing. If Airflow renamed the function,
+    the import fails here, loudly, in every task: never a silent fall back to a token per
+    process (tests/integration/test_task_context.py runs it in real tasks).
+    """
+    from airflow.providers.common.compat.sdk import get_current_context
+
     try:
-        from airflow.sdk.execution_time import task_runner
-    except ImportError:  # pragma: no cover - the Task SDK is always there with Airflow 3
+        get_current_context()
+    except RuntimeError:
         return False
-    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+    return True
 
 
 def get_variable(key: str) -> Any:

@@ -34,3 +34,15 @@ with DAG(dag_id="ozonetel_test_mapped_ucids", schedule=None, start_date=START, c
         report_type="{{ params.report_type }}",
         destination=None,
     ).expand(ucids=ucids_to_map())
+
+with DAG(dag_id="ozonetel_test_task_context", schedule=None, start_date=START, catchup=False) as context_dag:
+
+    @task
+    def where_the_hook_shares() -> dict:
+        """What the provider decides inside a real task: in a task, so Variables."""
+        from airflow_provider_ozonetel import compat
+        from airflow_provider_ozonetel.hooks.variable_store import default_store
+
+        return {"in_task_context": compat.in_task_context(), "store": default_store().name}
+
+    where_the_hook_shares()
