@@ -99,8 +99,6 @@ class OzonetelCallDetailsOperator(OzonetelBaseOperator):
                 self._judge_missing(missing, len(ucids))  # inside: a failure here writes no file
         except UnwritableRow as exc:
             raise refused_record("a CallBacks record", exc) from None
-        finally:
-            hook.close()  # gives back reserved starts no lookup used
         self._lineage_wrote(path, sink.rows, sink.bytes)
         return {
             "path": str(path),

@@ -85,15 +85,20 @@ def test_the_session_is_closed_when_the_task_fails(name, tmp_path, fake_clock, v
     assert len(closed_sessions) == 1
 
 
-def test_a_failure_to_close_does_not_hide_the_outcome(tmp_path, fake_clock, vendor, monkeypatch, caplog):
+@pytest.mark.parametrize("name", ["day", "calls", "catch_up"])
+def test_a_failure_to_close_does_not_hide_the_outcome(
+    name, tmp_path, fake_clock, vendor, monkeypatch, caplog
+):
     vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
-    operator = operators(tmp_path, fake_clock.as_clock())["day"]
+    vendor.get(CALLBACKS_URL, json={"status": "success", "message": [callback_record()]})
+    operator = operators(tmp_path, fake_clock.as_clock())[name]
 
     def broken_close(**kwargs):
         raise OSError("store unreachable")
 
     monkeypatch.setattr(operator.hook, "close", broken_close)
-    assert operator.execute(CONTEXT)["rows"] == 1
+    key, value = {"day": ("rows", 1), "calls": ("rows", 1), "catch_up": ("pulled", ["2026-11-19"])}[name]
+    assert operator.execute(CONTEXT)[key] == value  # the task's own outcome, not the close's
     assert "Could not close the Ozonetel hook cleanly: OSError: store unreachable" in caplog.text
 
 
