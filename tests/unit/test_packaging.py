@@ -38,6 +38,17 @@ def test_classifiers_name_the_python_versions_and_the_development_status():
     assert not any(c.startswith("License ::") for c in classifiers)  # PEP 639: the expression says it
 
 
+def test_no_operating_system_is_claimed_as_nothing_is_os_specific():
+    """Airflow and its providers declare no OS; POSIX was claimed for an fcntl lock that is gone."""
+    classifiers = METADATA.get_all("Classifier")
+    assert not any(c.startswith("Operating System ::") for c in classifiers)
+    package = ROOT / "airflow_provider_ozonetel"
+    posix_only = ("import fcntl", "import termios", "import pwd", "import grp", "import resource")
+    for source in package.rglob("*.py"):
+        text = source.read_text()
+        assert not any(name in text for name in posix_only), source
+
+
 def test_the_standard_and_compat_providers_are_declared_dependencies():
     required = {r.split(">")[0].split("<")[0].strip() for r in METADATA.get_all("Requires-Dist")}
     assert {"apache-airflow-providers-standard", "apache-airflow-providers-common-compat"} <= required
