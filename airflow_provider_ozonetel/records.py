@@ -27,8 +27,9 @@ an id that is a float) raises ``ValueError`` naming the field and the value: the
 provider fails loudly instead of loading a wrong row.
 
 Speed matters (a busy day is 500,000 records): the per-key work is one dict lookup,
-parsed durations, validated times and UTC conversions are memoised, and timestamps
-are built by string concatenation.
+parsed durations, validated times and dates and UTC conversions are memoised (each memo
+kept for what ``bench/records_speed.py --caches`` measured it saves, quoted beside it),
+and timestamps are built by string concatenation.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ import math
 import pathlib
 import re
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -223,7 +223,8 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _UNDERSCORES = re.compile(r"__+")
 
 
-@lru_cache(maxsize=4096)
+# Not memoised: _resolve remembers each key's column in _SPEC, so a day calls this once per new
+# key; an lru_cache here saved 0.2% of normalize_cdr's time (within noise; records_speed --caches).
 def snake_case(name: str) -> str:
     """A vendor field name in snake_case: ``WrapUpStartTime`` -> ``wrap_up_start_time``.
 
@@ -275,12 +276,16 @@ def _resolve(key: str) -> tuple[str, int]:
 
 # ---------------------------------------------------------------- converters
 
+# Memo tables, each kept for what it saves of normalize_cdr's time on a busy day (200,000 calls,
+# each start its own second; ``bench/records_speed.py --caches``: the table emptied before every
+# record, best of 40 blocks, CPU time; two runs on a loaded 2-core machine): _DURATIONS 37-39%,
+# _TIMES_OF_DAY 20-28% (also the gate of _place_times' fast path), _UTC_MINUTE 12-19%, _DATES
+# 4-12%. Date arithmetic (_next_day, _prev_day) is not memoised: it runs for a call across
+# midnight or a _UTC_MINUTE miss only, and memos of it saved nothing measurable (-2%, noise).
 _CACHE_LIMIT = 200_000
 _DURATIONS: dict[str, int] = {}
 _TIMES_OF_DAY: set[str] = set()
 _DATES: set[str] = set()
-_NEXT_DAY: dict[str, str] = {}
-_PREV_DAY: dict[str, str] = {}
 _UTC_MINUTE: dict[str, str] = {}  # "YYYY-MM-DDTHH:MM" (IST) -> same in UTC
 
 
@@ -390,21 +395,11 @@ def _check_date(value: Any, field: str) -> None:
 
 
 def _next_day(date: str) -> str:
-    nxt = _NEXT_DAY.get(date)
-    if nxt is None:
-        nxt = (_dt.date.fromisoformat(date) + _dt.timedelta(days=1)).isoformat()
-        _remember(_NEXT_DAY)
-        _NEXT_DAY[date] = nxt
-    return nxt
+    return (_dt.date.fromisoformat(date) + _dt.timedelta(days=1)).isoformat()
 
 
 def _prev_day(date: str) -> str:
-    prev = _PREV_DAY.get(date)
-    if prev is None:
-        prev = (_dt.date.fromisoformat(date) - _dt.timedelta(days=1)).isoformat()
-        _remember(_PREV_DAY)
-        _PREV_DAY[date] = prev
-    return prev
+    return (_dt.date.fromisoformat(date) - _dt.timedelta(days=1)).isoformat()
 
 
 def _utc(ist: str) -> str:
