@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pendulum
 import pytest
@@ -20,6 +21,7 @@ from tests.answers import (
     cdr_record,
 )
 from tests.integration.airflow_runs import dag_bag, run_dag
+from tests.integration.test_emulator_runs import _JumpAtDeferral
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +30,12 @@ def test_every_dag_file_imports_cleanly(airflow_db):
     for bag in dag_bag():
         assert bag.import_errors == {}
     examples, _ = dag_bag()
-    assert {"ozonetel_daily_cdr", "ozonetel_call_lookup"} <= set(examples.dags)
+    assert {
+        "ozonetel_daily_cdr",
+        "ozonetel_call_lookup",
+        "ozonetel_cdr_to_postgres",
+        "ozonetel_wait_then_pull",
+    } <= set(examples.dags)
 
 
 @pytest.fixture
@@ -58,6 +65,34 @@ def test_daily_dag_pulls_yesterday_to_a_file(airflow_db, vendor, tmp_path):
         str(BIG_UCID + i) for i in range(4)
     ]
     assert json.loads((tmp_path / "ozonetel_cdr_2026-11-19.jsonl.manifest.json").read_text())["rows"] == 4
+    assert cdr.last_request.json()["fromDate"] == "2026-11-19 00:00:00"
+
+
+def test_wait_then_pull_defers_until_the_day_is_readable_then_pulls_it(airflow_db, vendor, tmp_path, caplog):
+    # The 00:05 IST run defers (deferrable=True in the DAG) until 03:15 IST; the clock then jumps
+    # there, the in-line trigger fires, the sensor succeeds and the day before the run is pulled.
+    caplog.set_level(logging.INFO)
+    cdr = vendor.get(CDR_URL, text=cdr_body([cdr_record(i) for i in range(3)]))
+    run_at = pendulum.datetime(2026, 11, 20, 0, 5, tz="Asia/Kolkata")
+    ready = pendulum.datetime(2026, 11, 20, 3, 15, tz="Asia/Kolkata")
+    sensor_log = logging.getLogger("airflow_provider_ozonetel.sensors.ozonetel")
+    with time_machine.travel(run_at.add(seconds=30), tick=True) as traveller:
+        jump = _JumpAtDeferral(traveller, ready.add(seconds=1))
+        sensor_log.addHandler(jump)
+        try:
+            result = run_dag(
+                "ozonetel_wait_then_pull", logical_date=run_at, conf={"destination": f"file://{tmp_path}/"}
+            )
+        finally:
+            sensor_log.removeHandler(jump)
+    assert result.state == "success", result.states
+    assert "Deferring until 2026-11-20T03:15:00+05:30" in caplog.text
+    assert "Historical data of 2026-11-19 is readable" in caplog.text
+    assert result.xcoms["pull_day"]["rows"] == 3
+    path = tmp_path / "ozonetel_cdr_2026-11-19.jsonl"
+    assert [json.loads(x)["ucid"] for x in path.read_text().splitlines()] == [
+        str(BIG_UCID + i) for i in range(3)
+    ]
     assert cdr.last_request.json()["fromDate"] == "2026-11-19 00:00:00"
 
 
