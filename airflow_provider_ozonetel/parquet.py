@@ -23,12 +23,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 try:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    _first_import = "pyarrow" not in sys.modules and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
+    if _first_import:
+        # Arrow's default allocator (mimalloc in the wheels) keeps ~20 MB more resident during a
+        # day pull than the C library's: the Parquet writer's own buffers come from that default
+        # pool, which only this variable chooses, read once as pyarrow loads. Set for the import
+        # only; a choice of the user's (the variable set) or an earlier import is left alone.
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pa.default_memory_pool()
+    finally:
+        if _first_import:
+            del os.environ["ARROW_DEFAULT_MEMORY_POOL"]
 except ImportError as exc:  # the optional extra is not installed
     raise ImportError(
         "file_format='parquet' needs pyarrow, which is not installed here: "
@@ -52,7 +67,13 @@ ROW_GROUP_ROWS = 16_384
 #: Rows held as Python dicts (~3.5 KB each) before they are converted to (smaller) Arrow columns.
 CHUNK_ROWS = 1_024
 COMPRESSION = "zstd"
+#: Bytes of Parquet output gathered before they are passed on within a row group.
+GATHER_BYTES = 4 << 20
 SCHEMA_ID = "urn:airflow-provider-ozonetel:cdr-record"
+#: Columns whose values nearly all differ (ids, phone numbers, recordings; and every time, by kind):
+#: plain-encoded. A dictionary for them would be given up after its 1 MB page anyway, having cost
+#: memory and bytes; every other column (agents, campaigns, dispositions, durations) keeps one.
+UNIQUE_COLUMNS = frozenset({"call_id", "ucid", "caller_id", "e164", "dialed_number", "call_audio"})
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ARROW_TYPES: dict[Kind, pa.DataType] = {
@@ -107,12 +128,17 @@ class ParquetRowWriter:
         self._row_group_rows = row_group_rows
         self._on_row = on_row
         self._scrubber = scrubber or None  # a row holding the API key is written scrubbed (scrub.py)
-        # The C library's allocator for this process's Arrow memory: pyarrow's default (mimalloc)
-        # keeps freed pages resident, ~20 MB more peak RSS for a day pull (bench/day_pull.py).
-        # Functionally the same allocator for any other Arrow user in the task's process.
-        if pa.default_memory_pool().backend_name == "mimalloc":
-            pa.set_memory_pool(pa.system_memory_pool())
-        self._writer = pq.ParquetWriter(stream, self._schema, compression=COMPRESSION)
+        # The columns' Arrow memory comes from the C library's allocator, passed to each call
+        # (see the import above for the writer's own buffers).
+        self._pool = memory_pool()
+        self._out = _Gathered(stream)
+        self._writer = pq.ParquetWriter(
+            self._out,
+            self._schema,
+            compression=COMPRESSION,
+            use_dictionary=dictionary_columns(),
+            memory_pool=self._pool,
+        )
 
     def write(self, row: dict[str, Any]) -> None:
         if self._scrubber is not None:
@@ -128,11 +154,13 @@ class ParquetRowWriter:
         self._convert()
         self._write_row_group()
         self._writer.close()
+        self._out.drain()
 
     def abort(self) -> None:
         """Drop what is buffered; the stream is being discarded anyway."""
         self._rows, self._batches = [], []
         self._writer.close()
+        self._out.discard()
 
     def _convert(self) -> None:
         rows = self._rows
@@ -153,6 +181,8 @@ class ParquetRowWriter:
         table = pa.Table.from_batches(self._batches, schema=self._schema)
         self._batches, self._batched_rows = [], 0
         self._writer.write_table(table, row_group_size=table.num_rows)  # one row group
+        del table
+        self._out.drain()  # the row group's pages, in one piece
 
     def _array(self, column: Column, rows: list[dict[str, Any]]) -> pa.Array:
         kind, key = column.kind, column.key
@@ -166,11 +196,11 @@ class ParquetRowWriter:
             elif kind is Kind.DATE:
                 values = [None if value is None else _day(value) for value in values]
             try:
-                return pa.array(values, arrow_type)
+                return pa.array(values, arrow_type, memory_pool=self._pool)
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 if arrow_type != pa.string():
                     raise
-                return pa.array([_text(value) for value in values], pa.string())
+                return pa.array([_text(value) for value in values], pa.string(), memory_pool=self._pool)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError) as exc:
             bad = next((v for v in (row.get(key) for row in rows) if not _fits(v, kind)), None)
             raise ValueError(f"{key}: cannot write {bad!r} as {arrow_type} in Parquet ({exc})") from None
@@ -180,6 +210,55 @@ class ParquetRowWriter:
         if not keys:
             return None
         return json.dumps({key: row[key] for key in row if key in keys}, ensure_ascii=False, default=str)
+
+
+def dictionary_columns() -> list[str]:
+    """The columns written with a dictionary: all but ``UNIQUE_COLUMNS`` and the times."""
+    times = (Kind.TIME_IST, Kind.TIME_UTC)
+    return [c.name for c in parquet_columns() if c.kind not in times and c.name not in UNIQUE_COLUMNS]
+
+
+def memory_pool() -> pa.MemoryPool:
+    """The Arrow memory pool of a writer's columns: the C library's allocator, even when pyarrow was
+    imported before this module with another default (see bench/NOTES.md, "Parquet memory")."""
+    return pa.system_memory_pool()
+
+
+class _Gathered:
+    """The Parquet writer's output, gathered: it writes each page header and page separately
+    (hundreds of small writes a row group), and every write to an ``ObjectStoragePath`` goes
+    through its Python wrapper and Airflow's lineage hook. Here they become one write per row group
+    (``drain``), or per ``GATHER_BYTES`` within one."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._buffer = bytearray()
+        self._offset = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._buffer += data
+        self._offset += len(data)
+        if len(self._buffer) >= GATHER_BYTES:
+            self.drain()
+        return len(data)
+
+    def tell(self) -> int:  # the Parquet writer records column chunk offsets
+        return self._offset
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._stream, "closed", False))
+
+    def flush(self) -> None:
+        """Nothing: pages are passed on by ``drain``, at the end of each row group."""
+
+    def drain(self) -> None:
+        if self._buffer:
+            self._stream.write(self._buffer)
+            self._buffer = bytearray()  # a new one: the stream may keep a reference to the old
+
+    def discard(self) -> None:
+        self._buffer = bytearray()
 
 
 def batch_rows(batch: pa.RecordBatch) -> Iterator[tuple[dict[str, Any], bytes]]:

@@ -92,6 +92,48 @@ def test_rows_are_written_in_row_groups(tmp_path):
     assert file.read().column("ucid").to_pylist() == [row["ucid"] for row in rows]
 
 
+def test_only_columns_whose_values_repeat_get_a_dictionary(tmp_path):
+    # Ids, phone numbers, recordings and times nearly all differ: a dictionary would only cost
+    # memory and bytes before Parquet gives it up; agents, campaigns, durations repeat.
+    names = {column.name for column in parquet_columns()}
+    assert names >= parquet.UNIQUE_COLUMNS
+    with (tmp_path / "x.parquet").open("wb") as stream:
+        writer = parquet.ParquetRowWriter(stream)
+        for i in range(10):
+            writer.write(normalize_cdr(cdr_record(i)))
+        writer.finish()
+    group = pq.ParquetFile(tmp_path / "x.parquet").metadata.row_group(0)
+    dictionary = {
+        group.column(i).path_in_schema: group.column(i).has_dictionary_page for i in range(group.num_columns)
+    }
+    assert not any(dictionary[name] for name in ("ucid", "call_id", "caller_id", "call_audio"))
+    assert not any(dictionary[name] for name in ("start_time", "start_time_utc", "end_time_utc"))
+    assert all(dictionary[name] for name in ("agent_name", "campaign_name", "disposition", "call_date"))
+
+
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [(None, "system"), ("mimalloc", "mimalloc")],
+    ids=["arrow-default-made-system", "the-user's-choice-kept"],
+)
+def test_the_writer_chooses_the_c_allocator_for_arrow_unless_told_otherwise(preset, expected):
+    # pyarrow reads ARROW_DEFAULT_MEMORY_POOL once, as it loads: a fresh process shows the choice.
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if preset:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = preset
+    code = (
+        "import os\n"
+        "import airflow_provider_ozonetel.parquet\n"
+        "import pyarrow as pa\n"
+        "print(pa.default_memory_pool().backend_name, os.environ.get('ARROW_DEFAULT_MEMORY_POOL'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [expected, str(preset)]  # and the environment left as it was
+
+
 def test_an_empty_day_is_a_valid_empty_file(tmp_path, fake_clock, vendor):
     vendor.get(CDR_URL, text=cdr_body([]))
     cdr_op(tmp_path, fake_clock, file_format="parquet").execute(context())
