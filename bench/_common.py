@@ -108,9 +108,13 @@ def machine() -> dict:
     }
 
 
+def measured_now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
 def save(name: str, data: dict) -> pathlib.Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    data = {"machine": machine(), "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **data}
+    data = {"machine": machine(), "measured_at": measured_now(), **data}
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path

@@ -17,6 +17,9 @@ Peak RSS is the process's own high-water mark (``getrusage``), imports included 
     python bench/day_pull.py                      # all sizes, 3 runs each
     python bench/day_pull.py --sizes 50000 --runs 1
     python bench/day_pull.py --variants parquet   # a subset: printed, not saved
+    python bench/day_pull.py --variants parquet --merge
+        # Parquet measured now and merged into the saved results (same sizes), the other
+        # variants' figures kept as they were; RESULTS.md (section 1b) says when
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import pathlib
 import sys
 import tempfile
@@ -34,6 +38,8 @@ from _common import API_KEY, USER, add_medians, connect, day_emulator, peak_rss_
 
 VARIANTS = ("provider", "parquet", "baseline", "floor")
 MINUTE = 0.1  # emulator minute, so back-to-back runs never meet the 2/min limit
+#: The provider's peak RSS once everything is imported, just before its clock starts.
+READY_RSS_MB: list[float] = []
 
 
 def stopwatch():
@@ -73,6 +79,7 @@ def run_provider(url: str, day: str, out: pathlib.Path, file_format: str = "json
         file_format=file_format,
         hook_params={"rate_window_seconds": MINUTE},
     )
+    READY_RSS_MB.append(peak_rss_mb())  # imports done: what the pull itself adds is the rest
     elapsed = stopwatch()
     result = operator.execute(context={})
     return result["rows"], elapsed()
@@ -121,11 +128,16 @@ def child(variant: str, url: str, day: str, out: str) -> None:
         "floor": run_floor,
     }[variant]
     count, (wall, cpu) = runner(url, day, pathlib.Path(out))
-    print(
-        json.dumps(
-            {"variant": variant, "count": count, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}
-        )
-    )
+    measured = {
+        "variant": variant,
+        "count": count,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    if READY_RSS_MB:  # the provider's variants
+        measured["ready_rss_mb"] = READY_RSS_MB[0]
+    print(json.dumps(measured))
 
 
 def measure(variant: str, url: str, day: str, out: pathlib.Path) -> dict:
@@ -139,11 +151,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000, 500_000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument(
+        "--merge", action="store_true", help="merge the parquet variant into the saved results"
+    )
     parser.add_argument("--child", choices=VARIANTS)
     parser.add_argument("--url")
     parser.add_argument("--day")
     parser.add_argument("--out")
     args = parser.parse_args()
+    if args.merge and args.variants != ["parquet"]:
+        parser.error("--merge goes with --variants parquet (section 1 compares the others in one run)")
     if args.child:
         child(args.child, args.url, args.day, args.out)
         return
@@ -179,10 +196,37 @@ def main() -> None:
                     ),
                     flush=True,
                 )
+    if args.merge:
+        path = merge(results, args.variants, day, args.runs)
+        print(f"merged {', '.join(args.variants)} into {path}")
+        return
     if set(args.variants) != set(VARIANTS):
-        return  # RESULTS.md compares every variant: a subset is not saved
+        return  # RESULTS.md compares every variant: a subset is not saved (or --merge)
     path = save("day_pull", {"day": day, "runs": args.runs, "sizes": results})
     print(f"wrote {path}")
+
+
+def merge(results: list[dict], variants: list[str], day: str, runs: int) -> pathlib.Path:
+    """Replace ``variants``' figures in the saved results, size by size; the others are kept."""
+    from _common import RESULTS, measured_now
+
+    path = RESULTS / "day_pull.json"
+    saved = json.loads(path.read_text())
+    by_calls = {row["calls"]: row for row in saved["sizes"]}
+    missing = [row["calls"] for row in results if row["calls"] not in by_calls]
+    if missing:
+        raise SystemExit(f"--merge: the saved results have no size {missing}; run every variant")
+    for row in results:
+        target = by_calls[row["calls"]]
+        for variant in variants:
+            for key in (f"{variant}_wall_s", f"{variant}_rss_mb", f"{variant}_runs"):
+                target[key] = row[key]
+            target[f"{variant}_rows"] = row["rows"]  # another day than the saved ones
+    load = [round(value, 1) for value in os.getloadavg()]  # wall times on a busy machine stretch
+    stamp = {"measured_at": measured_now(), "day": day, "runs": runs, "load_average": load}
+    saved.setdefault("merged", {}).update({variant: stamp for variant in variants})
+    path.write_text(json.dumps(saved, indent=2) + "\n")
+    return path
 
 
 if __name__ == "__main__":
