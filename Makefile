@@ -27,7 +27,8 @@ test: lint postgres-server
 # cluster, which Debian starts on install, is stopped again: nothing is left running.
 postgres-server:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1 \
+	  { echo "postgres-server: installing Debian's postgresql (about a minute)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1 \
 	    && { pg_lsclusters -h 2>/dev/null | awk '$$4 == "online" {print $$1, $$2}' \
 	         | xargs -r -n2 pg_ctlcluster --mode fast stop || true; } \
 	    || echo "postgres-server: could not install Debian's postgresql; its integration test will be skipped"; }
