@@ -112,6 +112,8 @@ def test_wrong_key_is_an_auth_error_on_http_200(hook, requests_mock):
     [
         ({"ucid": "31733467784618299x"}, r"ucid: '31733467784618299x' is not numeric"),
         ({"ucid": ""}, r"ucid: a UCID is required"),
+        ({"ucid": [BIG_UCID]}, r"ucid: expected digits \(an int or a string\), got list"),
+        ({"ucid": {"ucid": 1}}, r"ucid: expected digits \(an int or a string\), got dict"),
         ({"ucid": 1, "report_type": "yesterday"}, r"report_type: 'yesterday' is not one of auto, currentday"),
         ({"ucid": 1, "call_date": "2026-10-01"}, r"call_date=2026-10-01 is older than"),
         ({"ucid": 1, "call_date": "2026-11-21"}, r"call_date=2026-11-21 is in the future"),
