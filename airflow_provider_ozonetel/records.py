@@ -39,6 +39,7 @@ import json
 import math
 import pathlib
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -549,8 +550,10 @@ def normalize_cdr(record: dict[str, Any]) -> dict[str, Any]:
     """The typed row of one fetchCDRDetails record (see the module docstring and the schema).
 
     Raises ``ValueError`` (naming the field and the value) for a malformed duration,
-    time, date, rating or id.
+    time, date, rating or id, and ``TypeError`` for a record that is not a mapping.
     """
+    if record.__class__ is not dict:
+        _check_mapping(record)
     return _normalize(record)
 
 
@@ -561,9 +564,16 @@ def normalize_callback(record: dict[str, Any]) -> dict[str, Any]:
     is derived from ``StartTime`` when the record has none. The ``Apikey`` field holds the
     account's API key: the ``api_key`` column is always present and always ``None``.
     """
+    if record.__class__ is not dict:
+        _check_mapping(record)
     out = _normalize(record)
     out["api_key"] = None
     return out
+
+
+def _check_mapping(record: Any) -> None:
+    if not isinstance(record, Mapping):
+        raise TypeError(f"record: expected a mapping of field names to values, got {type(record).__name__}")
 
 
 def load_schema() -> dict[str, Any]:

@@ -180,6 +180,14 @@ def test_float_id_is_refused() -> None:
         normalize_cdr({"UCID": 3.1733467784618298e16})
 
 
+@pytest.mark.parametrize("normalize", [normalize_cdr, normalize_callback])
+@pytest.mark.parametrize(("record", "kind"), [([1], "list"), ("UCID", "str"), (None, "NoneType"), (7, "int")])
+def test_a_record_that_is_not_a_mapping_is_a_type_error(normalize, record, kind) -> None:
+    message = rf"^record: expected a mapping of field names to values, got {kind}$"
+    with pytest.raises(TypeError, match=message):
+        normalize(record)
+
+
 def test_midnight_crossing_moves_end_and_wrap_up_to_the_next_day() -> None:
     record = sample_cdr(
         CallDate="2024-12-31",
