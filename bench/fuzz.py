@@ -56,7 +56,7 @@ def main() -> None:
     passed = run.returncode == 0
     if not passed:
         print(run.stdout[-6000:], run.stderr[-2000:], sep="\n")
-    errors = {k.removeprefix("error "): v for k, v in stats.items() if k.startswith("error ")}
+    errors = {k.removeprefix("class "): v for k, v in stats.items() if k.startswith("class ")}
     data = {
         "examples_asked": args.examples,
         "cases": stats.get("cases", 0),

@@ -90,7 +90,7 @@ def check(case: Case, file_format: str, compression: str | None, normalize: bool
         parsed = reference(case.body)
         if error is not None:
             stats["typed errors"] += 1
-            stats[f"error {type(error).__name__}"] += 1
+            stats[f"class {type(error).__name__}"] += 1
             assert not case.must_succeed, f"a valid answer was refused: {error}"
             assert not leaked(str(error)), "the key in an error text"
             stats["error texts checked for the key"] += 1
