@@ -35,9 +35,28 @@ with DAG(dag_id="ozonetel_test_mapped_ucids", schedule=None, start_date=START, c
         destination=None,
     ).expand(ucids=ucids_to_map())
 
-with DAG(dag_id="ozonetel_test_task_context", schedule=None, start_date=START, catchup=False) as context_dag:
 
-    @task
+def _note_store_in_callback(context) -> None:
+    """A success callback: records where a hook there would keep its token (params.note)."""
+    import json
+    import pathlib
+
+    from airflow_provider_ozonetel import compat
+    from airflow_provider_ozonetel.hooks.variable_store import default_store
+
+    note = {"in_task_context": compat.in_task_context(), "store": default_store().name}
+    pathlib.Path(context["params"]["note"]).write_text(json.dumps(note))
+
+
+with DAG(
+    dag_id="ozonetel_test_task_context",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"note": "/dev/null"},
+) as context_dag:
+
+    @task(on_success_callback=_note_store_in_callback)
     def where_the_hook_shares() -> dict:
         """What the provider decides inside a real task: in a task, so Variables."""
         from airflow_provider_ozonetel import compat

@@ -8,6 +8,8 @@ test_emulator_runs.py (dag.test) and test_deployment.py (separate worker process
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from airflow_provider_ozonetel import compat
@@ -24,7 +26,11 @@ def test_what_we_rely_on_is_public_and_raises_outside_a_task():
     assert compat.in_task_context() is False  # a test, like a script or the API server
 
 
-def test_a_real_task_is_in_a_task_context_and_shares_through_variables(airflow_db):
-    result = run_dag("ozonetel_test_task_context")
+def test_a_real_task_is_in_a_task_context_and_shares_through_variables(airflow_db, tmp_path):
+    note = tmp_path / "callback.json"
+    result = run_dag("ozonetel_test_task_context", conf={"note": str(note)})
     assert result.state == "success", result.states
     assert result.xcoms["where_the_hook_shares"] == {"in_task_context": True, "store": "Airflow Variables"}
+    # Its success callback runs after the context is gone (as the README says): a hook there
+    # keeps its token in the process.
+    assert json.loads(note.read_text()) == {"in_task_context": False, "store": "this process"}
