@@ -15,7 +15,16 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SCRIPTS = ("day_pull.py", "pacing.py", "parse_cost.py", "tokens.py", "refresh.py", "deployment.py", "fuzz.py")
+SCRIPTS = (
+    "day_pull.py",
+    "day_pull_speed.py",
+    "pacing.py",
+    "parse_cost.py",
+    "tokens.py",
+    "refresh.py",
+    "deployment.py",
+    "fuzz.py",
+)
 
 
 def load(name: str) -> dict | None:
@@ -311,8 +320,95 @@ def fuzz_section(data: dict) -> list[str]:
     ]
 
 
+def ratio(row: dict, a: str, b: str, measure: str) -> float:
+    return row[f"{a}_{measure}"] / row[f"{b}_{measure}"]
+
+
+def day_pull_speed_section(data: dict) -> list[str]:
+    """Issue 15's targets: the provider against the hand-written scripts, measured in one run."""
+    loads = [r["load"] for r in data["loopback"] + data["link"]]
+    runs = ", ".join(f"{r['calls']:,} calls {r.get('runs', data['runs'])}" for r in data["loopback"])
+    lines = [
+        "## 1c. Day pull speed: provider against the hand-written scripts, and over a real link",
+        "",
+        f"`bench/day_pull_speed.py`, day {data['day']}, median of the runs (per day size: {runs}), each in "
+        "a fresh process, the variants interleaved run by run, so a loaded machine weighs on all alike: "
+        "the ratios are the figures to read. Wall and CPU seconds (the process's own) from request to "
+        "file closed. "
+        f"Machine load average during the runs: {min(loads):.1f}-{max(loads):.1f} on "
+        f"{data['machine']['cores']} cores (other engineers' test suites): wall times are inflated, CPU "
+        "times much less. Provider: `OzonetelCDRDetailsOperator`, typed rows. Baselines: `requests` + "
+        "`.json()` on the whole body, then a `json.dumps` loop (jsonl) or `csv.DictWriter` (csv), untyped.",
+        "",
+        "Loopback (the emulator's disk cache, ~1.5 GB/s: the processing alone):",
+        "",
+        "| calls | body | format | provider: wall, CPU, peak RSS | baseline: wall, CPU, peak RSS "
+        "| provider / baseline (wall; CPU) | body per second (wall; CPU) |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in data["loopback"]:
+        for fmt in ("jsonl", "csv"):
+            p, b = f"provider_{fmt}", f"baseline_{fmt}"
+            lines.append(
+                f"| {row['calls']:,} | {row['body_mb']:.0f} MB | {fmt} "
+                + "".join(
+                    f"| {row[f'{v}_wall_s']:.2f} s, {row[f'{v}_cpu_s']:.2f} s, {row[f'{v}_rss_mb']:.0f} MB "
+                    for v in (p, b)
+                )
+                + f"| {ratio(row, p, b, 'wall_s'):.2f}x; {ratio(row, p, b, 'cpu_s'):.2f}x "
+                + f"| {row['body_mb'] / row[f'{p}_wall_s']:.0f}; "
+                + f"{row['body_mb'] / row[f'{p}_cpu_s']:.0f} MB/s |"
+            )
+    lines += ["", "Targets:"]
+    for row in data["loopback"]:
+        for fmt in ("jsonl", "csv"):
+            wall = ratio(row, f"provider_{fmt}", f"baseline_{fmt}", "wall_s")
+            lines.append(
+                f"- {fmt}, {row['calls']:,} calls: wall time at most 0.4x the baseline's ({wall:.2f}x): "
+                f"{verdict(wall <= 0.4)}"
+            )
+    best = max(data["loopback"], key=lambda r: r["body_mb"])
+    rate = best["body_mb"] / best["provider_jsonl_wall_s"]
+    lines.append(
+        f"- at least 150 MB/s of body to typed rows on disk, end to end ({rate:.0f} MB/s wall, "
+        f"{best['body_mb'] / best['provider_jsonl_cpu_s']:.0f} MB/s of CPU, jsonl, {best['calls']:,} calls): "
+        f"{verdict(rate >= 150)}"
+    )
+    for fmt in ("jsonl", "csv"):
+        rss = best[f"provider_{fmt}_rss_mb"]
+        lines.append(
+            f"- {fmt}: peak RSS under 150 MB at {best['calls']:,} calls ({rss:.0f} MB): {verdict(rss < 150)}"
+        )
+    if data["link"]:
+        lines += [
+            "",
+            "Over a link (the emulator's `--bandwidth-mbps`; floor: the answer downloaded and discarded):",
+            "",
+            "| link | calls | body | floor (download) | provider (jsonl) | baseline (jsonl) "
+            "| provider / floor | baseline / floor |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in data["link"]:
+            floor = row["floor_wall_s"]
+            lines.append(
+                f"| {row['mbps']:g} Mbit/s | {row['calls']:,} | {row['body_mb']:.0f} MB | {floor:.2f} s "
+                f"| {row['provider_jsonl_wall_s']:.2f} s (CPU {row['provider_jsonl_cpu_s']:.2f} s) "
+                f"| {row['baseline_jsonl_wall_s']:.2f} s (CPU {row['baseline_jsonl_cpu_s']:.2f} s) "
+                f"| {row['provider_jsonl_wall_s'] / floor:.2f}x "
+                f"| {row['baseline_jsonl_wall_s'] / floor:.2f}x |"
+            )
+        lines += ["", "Target:"]
+        for row in data["link"]:
+            share = row["provider_jsonl_wall_s"] / row["floor_wall_s"]
+            lines.append(
+                f"- {row['mbps']:g} Mbit/s, {row['calls']:,} calls: the provider within 1.05x of the "
+                f"download ({share:.2f}x): {verdict(share <= 1.05)}"
+            )
+    return lines
+
+
 def report() -> pathlib.Path:
-    names = ("day_pull", "pacing", "parse_cost", "tokens", "refresh", "deployment", "fuzz")
+    names = ("day_pull", "day_pull_speed", "pacing", "parse_cost", "tokens", "refresh", "deployment", "fuzz")
     parts = {name: load(name) for name in names}
     parts["parquet"] = parts["day_pull"]  # section 1b: the parquet variant of section 1's pulls
     first = next((d for d in parts.values() if d), None)
@@ -332,6 +428,7 @@ def report() -> pathlib.Path:
     sections = {
         "day_pull": day_pull_section,
         "parquet": parquet_section,
+        "day_pull_speed": day_pull_speed_section,
         "pacing": pacing_section,
         "parse_cost": parse_section,
         "tokens": tokens_section,

@@ -1,0 +1,163 @@
+"""Benchmark 1c: the day pull's speed targets (issue 15), provider vs. hand-written baseline in one run.
+
+Two parts, every run in a fresh process, variants interleaved run by run (so a busy machine weighs
+on all of them alike; the ratios are what count), wall and CPU seconds both recorded:
+
+- **loopback**: days of 50k, 200k and 500k calls served from the emulator's disk cache at
+  loopback speed (~1.5 GB/s: the download is nearly free, so this measures the processing).
+  Provider: ``OzonetelCDRDetailsOperator`` writing typed rows as jsonl, then as csv. Baselines:
+  what a user writes today: ``requests`` + ``.json()`` on the whole body, then a ``json.dumps``
+  loop (jsonl) or ``csv.DictWriter`` (csv). Targets: provider wall time at most 0.4x its
+  baseline's; at least 150 MB of body a second end to end; peak RSS under 150 MB at 500k calls.
+- **link**: the same answer through the emulator's ``--bandwidth-mbps`` (100 Mbit/s and 1 Gbit/s):
+  floor (the answer downloaded and discarded), provider (jsonl) and baseline (jsonl). Target: the
+  provider within 1.05x of the floor (parsing overlaps the download); the baseline pays both.
+
+    python bench/day_pull_speed.py                       # everything, 3 runs each
+    python bench/day_pull_speed.py --runs-large 1        # one run of the 200k and 500k days
+    python bench/day_pull_speed.py --sizes 50000 --runs 1 --link-sizes 50000 --no-save
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import pathlib
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _common import API_KEY, add_medians, emulator, median, peak_rss_mb, run_child, save
+from day_pull import MINUTE, body_for, run_baseline, run_floor, run_provider, stopwatch
+
+LOOPBACK = ("provider_jsonl", "baseline_jsonl", "provider_csv", "baseline_csv", "floor")
+LINK = ("floor", "provider_jsonl", "baseline_jsonl")
+BANDWIDTHS = (100, 1000)  # Mbit/s
+
+
+def run_baseline_csv(url: str, day: str, out: pathlib.Path):
+    """The csv script users write: the whole answer with ``.json()``, then ``csv.DictWriter``."""
+    import csv
+
+    import requests
+
+    elapsed = stopwatch()
+    answer = requests.get(
+        url + "/ca_reports/fetchCDRDetails", json=body_for(day), headers={"apiKey": API_KEY}, timeout=600
+    )
+    records = answer.json()["details"]
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)
+    return len(records), elapsed()
+
+
+RUNNERS = {
+    "provider_jsonl": lambda url, day, out: run_provider(url, day, out, file_format="jsonl"),
+    "provider_csv": lambda url, day, out: run_provider(url, day, out, file_format="csv"),
+    "baseline_jsonl": run_baseline,
+    "baseline_csv": run_baseline_csv,
+    "floor": run_floor,
+}
+
+
+def child(spec: str) -> None:
+    """One measured run in this (fresh) process: ``spec`` is JSON, its variant, url, day and out."""
+    job = json.loads(spec)
+    count, (wall, cpu) = RUNNERS[job["variant"]](job["url"], job["day"], pathlib.Path(job["out"]))
+    measured = {"count": count, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}
+    print(json.dumps({**job, **measured, "load": os.getloadavg()[0]}))
+
+
+def run(variant: str, url: str, day: str, out: pathlib.Path) -> dict:
+    job = {"variant": variant, "url": url, "day": day, "out": str(out)}
+    return run_child(__file__, "--child", json.dumps(job))
+
+
+def measure(variants: tuple[str, ...], url: str, day: str, work: pathlib.Path, runs: int) -> dict:
+    """Each variant ``runs`` times, interleaved; medians of wall, CPU and peak RSS."""
+    measured: dict[str, list[dict]] = {v: [] for v in variants}
+    for _ in range(runs):
+        for variant in variants:
+            out = work / f"{variant}.out"
+            measured[variant].append(run(variant, url, day, out))
+            out.unlink(missing_ok=True)
+    row = add_medians({}, measured)
+    for variant, results in measured.items():
+        row[f"{variant}_cpu_s"] = median([r["cpu_s"] for r in results])
+    row["load"] = median([r["load"] for results in measured.values() for r in results])
+    return row
+
+
+def serve(size: int, cache: pathlib.Path, bandwidth: float | None = None):
+    args = ["--calls-per-day", str(size), "--minute-seconds", str(MINUTE), "--auth-mode", "api_key"]
+    args += ["--cache-dir", str(cache), "--log-level", "warning"]
+    return emulator(*args, *(["--bandwidth-mbps", str(bandwidth)] if bandwidth else []))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="*", default=[50_000, 200_000, 500_000])
+    parser.add_argument("--link-sizes", type=int, nargs="*", default=[50_000])
+    parser.add_argument("--bandwidths", type=float, nargs="*", default=list(BANDWIDTHS))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--runs-large", type=int, help="runs for days over 100k calls (default: --runs; a loaded machine)"
+    )
+    parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+
+    import pendulum
+
+    day = (pendulum.now("Asia/Kolkata").date() - dt.timedelta(days=2)).isoformat()  # a complete day
+    loopback, link = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        work = pathlib.Path(tmp)
+        for size in sorted(set(args.sizes) | set(args.link_sizes)):
+            cache = work / f"cache-{size}"
+            with serve(size, cache) as url:
+                warm = run("floor", url, day, work / "warm")
+                body_mb = warm["count"] / 1e6  # generated once, then served from the cache
+                if size in args.sizes:
+                    runs = args.runs if size <= 100_000 or args.runs_large is None else args.runs_large
+                    row = {"calls": size, "body_mb": body_mb, "runs": runs}
+                    row.update(measure(LOOPBACK, url, day, work, runs))
+                    row["rows"] = row["provider_jsonl_runs"][0]["count"]
+                    loopback.append(row)
+                    print(f"loopback {size:>7} calls, {body_mb:.0f} MB: {summary(row, LOOPBACK)}", flush=True)
+            if size not in args.link_sizes:
+                continue
+            for mbps in args.bandwidths:
+                with serve(size, cache, mbps) as url:
+                    row = {"calls": size, "body_mb": body_mb, "mbps": mbps, "runs": args.runs}
+                    row.update(measure(LINK, url, day, work, args.runs))
+                    link.append(row)
+                    print(f"link {mbps:g} Mbit/s {size:>7} calls: {summary(row, LINK)}", flush=True)
+    if args.no_save:
+        return
+    path = save("day_pull_speed", {"day": day, "runs": args.runs, "loopback": loopback, "link": link})
+    print(f"wrote {path}")
+
+
+def summary(row: dict, variants: tuple[str, ...]) -> str:
+    return (
+        ", ".join(
+            f"{v} {row[f'{v}_wall_s']:.2f} s (CPU {row[f'{v}_cpu_s']:.2f} s) / {row[f'{v}_rss_mb']:.0f} MB"
+            for v in variants
+        )
+        + f"; load {row['load']:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
