@@ -28,14 +28,20 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from airflow_provider_ozonetel.columns import Column, Kind, parquet_columns, row_columns
+
+#: Arrow's allocator for a task that writes Parquet (see bench/NOTES.md, "Parquet memory"): jemalloc,
+#: which the Linux wheels bundle, keeps the least resident and grows the least with the day; the C
+#: library's elsewhere (the wheels' default, mimalloc, keeps ~20 MB more).
+ALLOCATOR = "jemalloc" if sys.platform.startswith("linux") else "system"
+
 try:
     _first_import = "pyarrow" not in sys.modules and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
     if _first_import:
-        # Arrow's default allocator (mimalloc in the wheels) keeps ~20 MB more resident during a
-        # day pull than the C library's: the Parquet writer's own buffers come from that default
-        # pool, which only this variable chooses, read once as pyarrow loads. Set for the import
-        # only; a choice of the user's (the variable set) or an earlier import is left alone.
-        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+        # The Parquet writer's buffers come from Arrow's default pool whatever pool the caller
+        # passes, and only this variable, read once as pyarrow loads, chooses it. Set for the
+        # import only; a choice of the user's (the variable set) or an earlier import is kept.
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = ALLOCATOR
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -49,8 +55,6 @@ except ImportError as exc:  # the optional extra is not installed
         "file_format='parquet' needs pyarrow, which is not installed here: "
         "pip install 'airflow-provider-ozonetel[parquet]' (or choose file_format='jsonl' or 'csv')"
     ) from exc
-
-from airflow_provider_ozonetel.columns import Column, Kind, parquet_columns, row_columns
 
 __all__ = [
     "ARROW_TYPES",
@@ -128,16 +132,12 @@ class ParquetRowWriter:
         self._row_group_rows = row_group_rows
         self._on_row = on_row
         self._scrubber = scrubber or None  # a row holding the API key is written scrubbed (scrub.py)
-        # The columns' Arrow memory comes from the C library's allocator, passed to each call
-        # (see the import above for the writer's own buffers).
-        self._pool = memory_pool()
         self._out = _Gathered(stream)
         self._writer = pq.ParquetWriter(
             self._out,
             self._schema,
             compression=COMPRESSION,
             use_dictionary=dictionary_columns(),
-            memory_pool=self._pool,
         )
 
     def write(self, row: dict[str, Any]) -> None:
@@ -196,11 +196,11 @@ class ParquetRowWriter:
             elif kind is Kind.DATE:
                 values = [None if value is None else _day(value) for value in values]
             try:
-                return pa.array(values, arrow_type, memory_pool=self._pool)
+                return pa.array(values, arrow_type)
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 if arrow_type != pa.string():
                     raise
-                return pa.array([_text(value) for value in values], pa.string(), memory_pool=self._pool)
+                return pa.array([_text(value) for value in values], pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError) as exc:
             bad = next((v for v in (row.get(key) for row in rows) if not _fits(v, kind)), None)
             raise ValueError(f"{key}: cannot write {bad!r} as {arrow_type} in Parquet ({exc})") from None
@@ -216,12 +216,6 @@ def dictionary_columns() -> list[str]:
     """The columns written with a dictionary: all but ``UNIQUE_COLUMNS`` and the times."""
     times = (Kind.TIME_IST, Kind.TIME_UTC)
     return [c.name for c in parquet_columns() if c.kind not in times and c.name not in UNIQUE_COLUMNS]
-
-
-def memory_pool() -> pa.MemoryPool:
-    """The Arrow memory pool of a writer's columns: the C library's allocator, even when pyarrow was
-    imported before this module with another default (see bench/NOTES.md, "Parquet memory")."""
-    return pa.system_memory_pool()
 
 
 class _Gathered:

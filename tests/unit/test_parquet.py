@@ -113,10 +113,10 @@ def test_only_columns_whose_values_repeat_get_a_dictionary(tmp_path):
 
 @pytest.mark.parametrize(
     ("preset", "expected"),
-    [(None, "system"), ("mimalloc", "mimalloc")],
-    ids=["arrow-default-made-system", "the-user's-choice-kept"],
+    [(None, parquet.ALLOCATOR), ("mimalloc", "mimalloc")],
+    ids=["the-writer's-choice", "the-user's-choice-kept"],
 )
-def test_the_writer_chooses_the_c_allocator_for_arrow_unless_told_otherwise(preset, expected):
+def test_the_writer_chooses_arrows_allocator_unless_told_otherwise(preset, expected):
     # pyarrow reads ARROW_DEFAULT_MEMORY_POOL once, as it loads: a fresh process shows the choice.
     import os
     import subprocess
