@@ -105,7 +105,7 @@ def parquet_section(data: dict) -> list[str]:
         "once `airflow.sdk`, the provider and pyarrow are imported (pyarrow's libraries alone are ~55 MB "
         "resident), just before the clock starts; *added by the pull*: the difference.",
         "",
-        "| calls | rows | wall | peak RSS | before the pull | added by the pull | jsonl (section 1) |",
+        "| calls | rows | wall, CPU | peak RSS | before the pull | added by the pull | jsonl (section 1) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     added = []
@@ -115,7 +115,8 @@ def parquet_section(data: dict) -> list[str]:
         if grown is not None:
             added.append(grown)
         lines.append(
-            f"| {row['calls']:,} | {row.get('parquet_rows', row['rows']):,} | {row['parquet_wall_s']:.2f} s "
+            f"| {row['calls']:,} | {row.get('parquet_rows', row['rows']):,} | {row['parquet_wall_s']:.2f} s, "
+            f"{_seconds(_median_of(row['parquet_runs'], 'cpu_s'))} "
             f"| {row['parquet_rss_mb']:.0f} MB | {_mb(ready)} | {_mb(grown)} "
             f"| {row['provider_wall_s']:.2f} s, {row['provider_rss_mb']:.0f} MB |"
         )
@@ -142,6 +143,10 @@ def parquet_section(data: dict) -> list[str]:
 def _median_of(runs: list[dict], key: str) -> float | None:
     values = [run[key] for run in runs if key in run]
     return statistics.median(values) if values else None
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def _mb(value: float | None) -> str:
