@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 from airflow_provider_ozonetel.columns import Column, Kind, parquet_columns, row_columns
@@ -195,6 +197,8 @@ class ParquetRowWriter:
                 values = [None if value is None else _epoch_us(value) for value in values]
             elif kind is Kind.DATE:
                 values = [None if value is None else _day(value) for value in values]
+            elif kind is Kind.NUMBER:
+                values = [_double(value) for value in values]
             try:
                 return pa.array(values, arrow_type)
             except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -307,6 +311,16 @@ def _day(text: str) -> dt.date:
     return day
 
 
+def _double(value: Any) -> Any:
+    """A rating for the ``float64`` column: the parser's exact Decimal as a float when it has one
+    (a Parquet reader expects a double there); one beyond a double's range is left for Arrow to
+    refuse, never written as infinity."""
+    if value.__class__ is Decimal:
+        number = float(value)
+        return number if math.isfinite(number) else value
+    return value
+
+
 def _fits(value: Any, kind: Kind) -> bool:
     """Whether Arrow takes ``value`` for a column of ``kind`` (to name the culprit in an error)."""
     if value is None:
@@ -316,6 +330,8 @@ def _fits(value: Any, kind: Kind) -> bool:
             _epoch_us(value)
         elif kind is Kind.DATE:
             _day(value)
+        elif kind is Kind.NUMBER:
+            pa.array([_double(value)], ARROW_TYPES[kind])
         else:
             pa.array([value], ARROW_TYPES[kind] if kind in (Kind.INTEGER, Kind.NUMBER) else pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError):

@@ -335,12 +335,12 @@ def _id(value: Any, field: str) -> str:
     raise ValueError(f"{field}: expected an integer id, got {value!r} (a float cannot hold it exactly)")
 
 
-def _number(value: Any, field: str) -> int | float:
+def _number(value: Any, field: str) -> int | float | Decimal:
     cls = value.__class__
-    if cls is int or cls is float:
+    # A JSON number with a fraction or an exponent arrives as an exact Decimal and stays one: the
+    # files then hold the number as sent, digit for digit (a float would keep 17 digits).
+    if cls is int or cls is float or cls is Decimal:
         return value
-    if cls is Decimal:
-        return int(value) if value == value.to_integral_value() else float(value)
     if cls is str:
         try:
             return int(value)

@@ -133,3 +133,24 @@ def test_generated_days_are_pulled_exactly_as_before(
         assert fast["result"] == before["result"]
         rows = [sorted(json.loads(line).items()) for line in fast["file"].splitlines()]
         assert rows == [sorted(json.loads(line).items()) for line in before["file"].splitlines()]
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "csv"])
+def test_numbers_with_a_fraction_or_an_exponent_are_written_digit_for_digit(
+    tmp_path, fake_clock, monkeypatch, vendor, file_format
+):
+    """The README promises fractions kept digit for digit: never through a float, on either path."""
+    data = Dataset(seed=5, calls_per_day=3, account="demo_user")
+    exact = ["1.12345678901234567890123", "4.5E+400", "0.100000000000000000000001"]
+    pairs = zip(exact, reversed(exact), strict=True)  # each number once a rating, once an extra
+    encoded = []
+    for record, (rating, extra) in zip(data.iter_day(dt.date(2026, 11, 19)), pairs, strict=True):
+        text = data.encode_record(record)
+        text = text.replace('"Rating":', '"Rating_was":', 1).rstrip("}")
+        encoded.append(f'{text},"Rating":{rating},"SurveyScore":{extra}}}'.encode())
+    vendor.get(CDR_URL, content=b'{"status":"success","details":[' + b",".join(encoded) + b"]}")
+    fast, before = both_ways(tmp_path, fake_clock, monkeypatch, file_format=file_format)
+    assert "error" not in fast
+    assert fast == before
+    for digits in exact:
+        assert fast["file"].count(digits.encode()) == 2  # once as a rating, once as the extra field

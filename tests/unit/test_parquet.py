@@ -153,6 +153,26 @@ def test_a_value_of_the_wrong_type_fails_naming_the_column_and_leaves_no_file(tm
     assert files_in(tmp_path / "out") == []
 
 
+def test_an_exact_decimal_rating_is_a_double_and_one_beyond_a_double_is_refused(tmp_path):
+    """The rows keep the vendor's fractions as exact Decimals; the Parquet column is float64."""
+    from decimal import Decimal
+
+    from airflow_provider_ozonetel.sink import AtomicRowSink
+
+    row = normalize_cdr({**cdr_record(0), "Rating": Decimal("4.25")})
+    assert row["rating"] == Decimal("4.25")
+    destination = _path(tmp_path / "ok" / PATH)
+    with AtomicRowSink(destination, file_format="parquet") as sink:
+        sink.write(row)
+    assert pq.read_table(tmp_path / "ok" / PATH).column("rating").to_pylist() == [4.25]
+
+    row["rating"] = Decimal("4.5E+400")  # never written as infinity
+    sink = AtomicRowSink(_path(tmp_path / "out" / PATH), file_format="parquet")
+    with pytest.raises(ValueError, match=r"rating: cannot write Decimal\('4.5E\+400'\) as double"), sink:
+        sink.write(row)
+    assert files_in(tmp_path / "out") == []
+
+
 def test_a_failure_at_the_end_of_the_answer_leaves_no_parquet_file(tmp_path, fake_clock, vendor):
     body = cdr_body(
         [cdr_record(i) for i in range(100)], status="error", message="API rate limit has been exceeded"
