@@ -2,12 +2,31 @@
 
 Everything else version-dependent comes from ``airflow.providers.common.compat.sdk``, as in
 Airflow's own providers. Nothing outside this module checks Airflow's version.
+
+Supported: Apache Airflow 2.11 and newer. On 2.x a task talks to the metadata database
+directly (Variables through the ORM); on 3.x through the Task SDK (the supervisor's API).
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from airflow import __version__ as _airflow_version
+from packaging.version import Version
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+#: Airflow's (major, minor), e.g. (2, 11) or (3, 3).
+AIRFLOW_MINOR: tuple[int, int] = Version(_airflow_version).release[:2]  # type: ignore[assignment]
+AIRFLOW_V_3 = AIRFLOW_MINOR >= (3, 0)
+#: Airflow 3.0's in-process supervisor (``dag.test()``) logs each task message at DEBUG, body
+#: and all (see keep_secrets_out_of_debug_logs).
+_LOGS_MESSAGE_BODIES = AIRFLOW_MINOR == (3, 0)
+#: Before 3.2 ``dag.test()`` does not store the DAG it runs (3.0 then refuses its outlets as
+#: inactive assets, 3.1.0 refuses the run).
+_DAG_TEST_NEEDS_STORED_DAG = AIRFLOW_V_3 and AIRFLOW_MINOR < (3, 2)
 
 
 def in_task_context() -> bool:
@@ -32,10 +51,12 @@ def in_task_context() -> bool:
 
 
 def get_variable(key: str) -> Any:
-    """The Variable's value, or None when it does not exist."""
+    """The Variable's value, or None when it does not exist (3.x: Task SDK; 2.x: metadata DB)."""
     from airflow.providers.common.compat.sdk import Variable
 
-    return Variable.get(key, default=None)
+    if AIRFLOW_V_3:
+        return Variable.get(key, default=None)
+    return Variable.get(key, default_var=None)
 
 
 def forget_cached_variable(key: str) -> None:
@@ -52,7 +73,7 @@ def forget_cached_variable(key: str) -> None:
 
 
 def set_variable(key: str, value: str, description: str | None = None) -> None:
-    """Create or replace a Variable."""
+    """Create or replace a Variable (3.x: Task SDK; 2.x: metadata DB)."""
     from airflow.providers.common.compat.sdk import Variable
 
     Variable.set(key, value, description=description)
@@ -62,6 +83,7 @@ def mask_secret(secret: str) -> None:
     """Register a secret with Airflow's masker (task logs, rendered fields, XCom)."""
     from airflow.providers.common.compat.sdk import mask_secret as airflow_mask_secret
 
+    keep_secrets_out_of_debug_logs()
     airflow_mask_secret(secret)
 
 
@@ -79,3 +101,139 @@ def task_stopping_exceptions() -> tuple[type[BaseException], ...]:
             found.append(__import__(module, fromlist=["AirflowTaskTerminated"]).AirflowTaskTerminated)
             break
     return tuple(found)
+
+
+def keep_secrets_out_of_debug_logs() -> None:
+    """Before a task reads its connection: on Airflow 3.0's ``dag.test()``, keep the secrets in
+    the task's messages to its supervisor out of Airflow's DEBUG log (elsewhere: nothing to do).
+
+    There the "supervisor" is the task's own process and logs each message at DEBUG, body and
+    all, on both sides: MaskSecret(value=<the connection's password>) (3.0.5+) as Airflow masks
+    it, PutVariable(value=<the shared token>) as the token is stored. Those two bodies are
+    omitted from the lines (as 3.0.5+ does for MaskSecret on one side); the messages themselves
+    are delivered and acted on unchanged.
+    """
+    if not _LOGS_MESSAGE_BODIES:
+        return
+    from airflow.sdk.execution_time import supervisor, task_runner
+
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    if type(comms).__name__ != "InProcessSupervisorComms":
+        return
+    if not isinstance(comms.log, _SecretBodiesOmitted):
+        comms.log = _SecretBodiesOmitted(comms.log)  # "Sending request"
+    if not isinstance(supervisor.log, _SecretBodiesOmitted):
+        supervisor.log = _SecretBodiesOmitted(supervisor.log)  # "Received message from task runner"
+
+
+class _SecretBodiesOmitted:
+    """A structlog logger whose lines name a secret-carrying message's type, not its body."""
+
+    SECRET_CARRIERS = frozenset({"MaskSecret", "PutVariable"})
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    def debug(self, event: str, *args: Any, **kw: Any) -> Any:
+        if type(kw.get("msg")).__name__ in self.SECRET_CARRIERS:
+            kw["msg"] = type(kw["msg"])
+            event = f"{event} (body omitted)"
+        return self._log.debug(event, *args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+
+def asset(uri: str, *, name: str | None = None) -> Any:
+    """An outlet for ``uri``: an ``Asset`` (named ``name``) on 3.x, a ``Dataset`` on 2.x (no names)."""
+    from airflow.providers.common.compat.sdk import Asset
+
+    if AIRFLOW_V_3 and name is not None:
+        return Asset(name=name, uri=uri)
+    return Asset(uri=uri)
+
+
+# ------------------------------------------------------------------ for the tests' helpers
+def dag_bag(folder: str) -> Any:
+    """A DagBag of ``folder`` (``airflow.dag_processing.dagbag`` from 3.2, ``airflow.models`` before)."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:
+        from airflow.models.dagbag import DagBag
+    return DagBag(folder)
+
+
+def dag_test(dag: Any, *, logical_date: dt.datetime | None = None, conf: dict | None = None) -> Any:
+    """``dag.test()`` with a run conf, as ``airflow dags test`` runs it on each version."""
+    if not AIRFLOW_V_3:
+        return dag.test(execution_date=logical_date, run_conf=conf or {})
+    if _DAG_TEST_NEEDS_STORED_DAG:
+        _store_bundles(dag.dag_id)
+    return dag.test(logical_date=logical_date, run_conf=conf or {})
+
+
+def _store_bundles(dag_id: str) -> None:
+    """Parse the configured DAG bundles into the metadata database (what 3.1.8+ ``dag.test()``
+    does itself), unless ``dag_id`` is stored already."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.models.dag_version import DagVersion
+    from airflow.models.dagbag import DagBag
+    from airflow.utils.session import create_session
+
+    if DagVersion.get_version(dag_id):
+        return
+    manager = DagBundlesManager()
+    with create_session() as session:
+        manager.sync_bundles_to_db(session=session)
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = DagBag(dag_folder=bundle.path, bundle_path=bundle.path)
+        if AIRFLOW_MINOR == (3, 0):
+            bag.sync_to_db(bundle.name, bundle.version)
+        else:
+            from airflow.models.dagbag import sync_bag_to_db
+
+            sync_bag_to_db(bag, bundle.name, bundle.version)
+        if DagVersion.get_version(dag_id):
+            return
+
+
+def xcom_values(session: Any, *, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[Any]:
+    """The stored return values of one task instance (3.x: JSON text as stored; 2.x: deserialized)."""
+    if AIRFLOW_V_3:
+        from airflow.models.xcom import XComModel
+
+        query = XComModel.get_many(
+            run_id=run_id, dag_ids=dag_id, task_ids=task_id, map_indexes=map_index, key="return_value"
+        )
+        return [row.value for row in session.scalars(query).all()]
+    from airflow.models.xcom import XCom
+
+    query = XCom.get_many(
+        run_id=run_id,
+        dag_ids=dag_id,
+        task_ids=task_id,
+        map_indexes=map_index,
+        key="return_value",
+        session=session,
+    )
+    return [row.value for row in query.all()]
+
+
+def asset_event_extras(session: Any, uri: str) -> list[dict]:
+    """The ``extra`` of every event of the asset (a dataset on 2.x) ``uri``, oldest first."""
+    from sqlalchemy import select
+
+    if AIRFLOW_V_3:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Model
+
+        key = Event.asset_id
+    else:
+        from airflow.models.dataset import DatasetEvent as Event
+        from airflow.models.dataset import DatasetModel as Model
+
+        key = Event.dataset_id
+    query = select(Event).join(Model, Model.id == key).where(Model.uri == uri).order_by(Event.id)
+    return [dict(row.extra or {}) for row in session.scalars(query)]

@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import pathlib
 
-from airflow.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_ozonetel.operators.ozonetel import OzonetelCallDetailsOperator
 

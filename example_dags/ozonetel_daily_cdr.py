@@ -28,14 +28,17 @@ import logging
 import os
 import pathlib
 
-from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param
+from airflow.providers.common.compat.sdk import DAG, Param
+from airflow.timetables.trigger import CronTriggerTimetable
 
+from airflow_provider_ozonetel.compat import asset
 from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRCatchUpOperator
 
 LOCAL_FOLDER = pathlib.Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "ozonetel" / "cdr"
 DEFAULT_DESTINATION = f"file://{LOCAL_FOLDER}/"
 
-CDR_DAYS = Asset(name="ozonetel_cdr_daily", uri=DEFAULT_DESTINATION)
+# An Asset named ozonetel_cdr_daily on Airflow 3; on Airflow 2 a Dataset (no names there), same URI.
+CDR_DAYS = asset(DEFAULT_DESTINATION, name="ozonetel_cdr_daily")
 
 log = logging.getLogger(__name__)
 

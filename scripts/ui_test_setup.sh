@@ -3,12 +3,14 @@
 #
 # - Debian's Chromium (/usr/bin/chromium), when missing. Playwright drives it through
 #   `executable_path`; its own browser download (`playwright install`) is never used.
-# - Playwright for Python into the project's virtualenv.
+# - Playwright for Python into the given virtualenv (VENV), pinned by its constraints file
+#   (CONSTRAINTS, the one the virtualenv was installed with).
 # - pytest on tests/ui (extra pytest arguments are passed through, e.g. `-k success`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
+CONSTRAINTS="${CONSTRAINTS:-constraints/airflow-3.3.txt}"
 CHROMIUM="${OZONETEL_UI_CHROMIUM:-/usr/bin/chromium}"
 
 if [ ! -x "$CHROMIUM" ]; then
@@ -18,7 +20,7 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 
 if ! "$VENV/bin/python" -c "import playwright" 2>/dev/null; then
-    "$VENV/bin/python" -m pip install --quiet -e '.[test,ui]'
+    "$VENV/bin/python" -m pip install --quiet -e '.[test,ui]' -c "$CONSTRAINTS"
 fi
 
 exec "$VENV/bin/python" -m pytest tests/ui -m ui "$@"

@@ -165,8 +165,9 @@ def _as_bool(value: Any, field: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
+    # "y": what Airflow 2's form posts for a ticked checkbox when its Test button is pressed
+    if text in ("true", "1", "yes", "y", "on"):
         return True
-    if text in ("false", "0", "no", "off"):
+    if text in ("false", "0", "no", "n", "off"):
         return False
     raise OzonetelAuthError(f"{field}: expected true or false, got {value!r}")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_ozonetel import calendar, redaction
+from airflow_provider_ozonetel import calendar, compat, redaction
 from airflow_provider_ozonetel.exceptions import OzonetelError
 from airflow_provider_ozonetel.hooks.callbacks import CallBacksClient
 from airflow_provider_ozonetel.hooks.cdr import CDR_PATH, stream_cdr, stream_cdr_batches
@@ -166,10 +166,28 @@ class OzonetelHook(BaseHook):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(ozonetel_conn_id={self.ozonetel_conn_id!r})"
 
+    # ------------------------------------------------------------------ connection form
+    # Airflow 3.2+ reads the declarative conn-fields / ui-field-behaviour of get_provider_info()
+    # and never calls these; Airflow 2.x, 3.0 and 3.1 build the form from them (see form.py).
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields of the connection form (Airflow < 3.2), from the declared conn-fields."""
+        from airflow_provider_ozonetel.hooks.form import connection_form_widgets
+
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabeled, hidden and placeholder standard fields (Airflow < 3.2), as declared."""
+        from airflow_provider_ozonetel.hooks.form import ui_field_behaviour
+
+        return ui_field_behaviour()
+
     # ------------------------------------------------------------------ composition
     @property
     def settings(self) -> OzonetelSettings:
         if self._settings is None:
+            compat.keep_secrets_out_of_debug_logs()  # Airflow masks the key as it reads it
             self._settings = read_settings(self.get_connection(self.ozonetel_conn_id))
         return self._settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOperator
 from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor

@@ -7,6 +7,8 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_ozonetel import compat
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -20,14 +22,11 @@ class RunResult:
 
 
 def dag_bag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(str(ROOT / "example_dags")), DagBag(str(ROOT / "tests" / "dags"))
+    return compat.dag_bag(str(ROOT / "example_dags")), compat.dag_bag(str(ROOT / "tests" / "dags"))
 
 
 def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunResult:
     from airflow.models.renderedtifields import RenderedTaskInstanceFields as RTIF
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     for bag in dag_bag():
@@ -36,7 +35,7 @@ def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunR
             break
     else:
         raise KeyError(dag_id)
-    run = dag.test(logical_date=logical_date, run_conf=conf or {})
+    run = compat.dag_test(dag, logical_date=logical_date, conf=conf)
     states, xcoms, tries, rendered = {}, {}, {}, {}
     with create_session() as session:
         for ti in run.get_task_instances(session=session):
@@ -46,15 +45,10 @@ def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunR
             stored = session.get(RTIF, (dag_id, ti.task_id, run.run_id, ti.map_index))
             if stored is not None:
                 rendered[key] = stored.rendered_fields
-            query = XComModel.get_many(
-                run_id=run.run_id,
-                dag_ids=dag_id,
-                task_ids=ti.task_id,
-                map_indexes=ti.map_index,
-                key="return_value",
+            values = compat.xcom_values(
+                session, dag_id=dag_id, run_id=run.run_id, task_id=ti.task_id, map_index=ti.map_index
             )
-            rows = session.scalars(query).all()
-            if rows:
-                value = rows[0].value
+            if values:
+                value = values[0]
                 xcoms[key] = json.loads(value) if isinstance(value, str | bytes) else value
     return RunResult(state=str(run.state), states=states, xcoms=xcoms, tries=tries, rendered=rendered)

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import pathlib
+import shutil
 
 import jsonschema
 import pytest
@@ -20,12 +21,18 @@ import time_machine
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.emulator import run_emulator
 from airflow_provider_ozonetel.records import load_schema
+from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor
 from tests.integration.airflow_runs import run_dag
 
 pytestmark = pytest.mark.integration
 
 API_KEY = "emu-secret-key-8731"
-DAY = calendar.today_ist() - dt.timedelta(days=2)  # readable in the historical store whenever we run
+# Readable in the historical store whenever we run; make test-matrix sets one day for all versions.
+DAY = (
+    dt.date.fromisoformat(os.environ["OZONETEL_MATRIX_DAY"])
+    if os.environ.get("OZONETEL_MATRIX_DAY")
+    else calendar.today_ist() - dt.timedelta(days=2)
+)
 
 
 @pytest.fixture
@@ -72,6 +79,17 @@ def assert_no_secret(text: str) -> str | None:
     return token
 
 
+def keep_for_matrix(dag_id: str, files: dict[str, pathlib.Path]) -> None:
+    """Under make test-matrix, keep what an example DAG wrote (by stable names), so the matrix can
+    compare the bytes every Airflow version wrote."""
+    if not os.environ.get("OZONETEL_MATRIX_OUTPUTS"):
+        return
+    folder = pathlib.Path(os.environ["OZONETEL_MATRIX_OUTPUTS"]) / dag_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path in files.items():
+        shutil.copyfile(path, folder / name)
+
+
 def test_day_pull_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, capfd):
     conf = {"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
     result = run_dag("ozonetel_test_day_pull", conf=conf)
@@ -94,6 +112,7 @@ def test_day_pull_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, ca
     assert emulator.state.mints == 1
     assert result.rendered["pull"]["destination"] == f"file://{tmp_path}/"
     stored = json.dumps(result.rendered) + json.dumps(result.xcoms)  # rendered templates and XCom, as stored
+    assert any(r.levelno == logging.DEBUG for r in logs.records), "DEBUG lines were captured"
     assert assert_no_secret(logs.text + "".join(capfd.readouterr()) + stored), "the shared token was checked"
 
 
@@ -116,6 +135,8 @@ def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs
     assert_no_secret(
         logs.text + "".join(capfd.readouterr()) + json.dumps(result.xcoms) + json.dumps(result.rendered)
     )
+    # The file is named after the run (its id differs per run); its bytes must not differ.
+    keep_for_matrix("ozonetel_call_lookup", {"ozonetel_calls.jsonl": pathlib.Path(xcom["path"][7:])})
 
 
 RECOVERS = {
@@ -177,12 +198,24 @@ def test_persistent_fault_fails_clearly_and_leaves_no_file(emulator, tmp_path, l
 
 
 def test_tasks_of_one_run_share_one_token(emulator, tmp_path):
+    """Three tasks, one token, shared through the account's Airflow Variable: written and read by
+    the tasks through the Task SDK on Airflow 3, through the metadata database on Airflow 2."""
+    from airflow.models.variable import Variable
+
+    from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+    from airflow_provider_ozonetel.hooks.token_store import token_key
+    from airflow_provider_ozonetel.shared_state import MemoryStore
+
+    key = token_key(OzonetelHook().settings.account_id)
+    Variable.delete(key)
     result = run_dag(
         "ozonetel_test_token_sharing",
         conf={"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"},
     )
     assert result.state == "success", result.states
     assert emulator.state.mints == 1
+    assert shared_token()[1], "the tasks stored the token in the Variable"
+    assert MemoryStore().read(key) is None, "not in this process's store"
     parts = [read_rows(tmp_path / f"part_{h}.jsonl") for h in ("00", "08", "16")]
     assert sum(len(p) for p in parts) == emulator.dataset.count_day(DAY)
 

@@ -1,4 +1,7 @@
-"""Fixtures of the browser tests: a real Airflow 3 API server, the emulator, and headless Chromium.
+"""Fixtures of the browser tests: a real Airflow UI, the emulator, and headless Chromium.
+
+The UI is the one of the installed Airflow: on 3.x the API server (React UI, simple auth manager),
+on 2.x the Flask webserver (FAB auth, one admin user).
 
 Everything runs on 127.0.0.1 with free ports, in a throwaway Airflow home. Every process started
 here is stopped when the session ends, whatever the outcome (process groups: terminate, then kill).
@@ -13,6 +16,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import signal
@@ -29,6 +33,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from airflow_provider_ozonetel import compat
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -231,6 +237,7 @@ class Airflow:
     user: str
     password: str
     service: Service
+    version: int  # the major version: 3 (React UI) or 2 (Flask UI)
 
 
 def airflow_env(home: pathlib.Path, port: int, password_file: pathlib.Path) -> dict[str, str]:
@@ -248,6 +255,19 @@ def airflow_env(home: pathlib.Path, port: int, password_file: pathlib.Path) -> d
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             # The Test button is disabled unless this is "Enabled".
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        }
+    )
+    if not compat.AIRFLOW_V_3:  # the Flask webserver, FAB's auth (a user is created below)
+        env.update(
+            {
+                "AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_hex(16),
+                "AIRFLOW__WEBSERVER__WORKERS": "1",
+                "AIRFLOW__WEBSERVER__BASE_URL": f"http://127.0.0.1:{port}",
+            }
+        )
+        return env
+    env.update(
+        {
             # Airflow 3's simple auth manager with one admin whose password we choose.
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
@@ -265,9 +285,27 @@ def airflow_env(home: pathlib.Path, port: int, password_file: pathlib.Path) -> d
     return env
 
 
+def airflow_cli(env: dict[str, str], home: pathlib.Path, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode:
+        raise RuntimeError(
+            f"airflow {args[0]} {args[1]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
+
+
 @pytest.fixture(scope="session")
 def airflow(run_dir: pathlib.Path) -> Iterator[Airflow]:
-    """``airflow db migrate``, then ``airflow api-server`` on a free port; ready when /health says so."""
+    """``airflow db migrate``, then the UI's server on a free port; ready when its health check says so.
+
+    Airflow 3: ``airflow api-server``. Airflow 2: an admin user, then ``airflow webserver``.
+    """
     home = run_dir / "airflow"
     home.mkdir()
     password = secrets.token_urlsafe(12)
@@ -275,27 +313,29 @@ def airflow(run_dir: pathlib.Path) -> Iterator[Airflow]:
     password_file.write_text(json.dumps({ADMIN_USER: password}) + "\n")
     port = free_port()
     env = airflow_env(home, port, password_file)
-    airflow_cli = [sys.executable, "-m", "airflow"]
-    migrate = subprocess.run(
-        [*airflow_cli, "db", "migrate"], env=env, cwd=home, capture_output=True, text=True, timeout=300
-    )
-    if migrate.returncode:
-        raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-3000:]}")
-    service = Service(
-        "airflow api-server",
-        [*airflow_cli, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env,
-        log_path=run_dir / "api-server.log",
-    )
+    airflow_cli(env, home, "db", "migrate")
+    cli = [sys.executable, "-m", "airflow"]
+    if compat.AIRFLOW_V_3:
+        argv = [*cli, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        name, health = "airflow api-server", "/api/v2/monitor/health"
+    else:
+        airflow_cli(
+            env, home, "users", "create", "--username", ADMIN_USER, "--password", password, "--role", "Admin",
+            "--email", "admin@example.com", "--firstname", "Ad", "--lastname", "Min",
+        )  # fmt: skip
+        argv = [*cli, "webserver", "--hostname", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        name, health = "airflow webserver", "/health"
+    service = Service(name, argv, env=env, log_path=run_dir / "ui-server.log")
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(
-            lambda: http_ok(f"{url}/api/v2/monitor/health"),
-            timeout=READY_TIMEOUT,
-            what="airflow api-server",
+        wait_until(lambda: http_ok(f"{url}{health}"), timeout=READY_TIMEOUT, what=name, service=service)
+        yield Airflow(
+            url=url,
+            user=ADMIN_USER,
+            password=password,
             service=service,
+            version=3 if compat.AIRFLOW_V_3 else 2,
         )
-        yield Airflow(url=url, user=ADMIN_USER, password=password, service=service)
     finally:
         service.stop()
 
@@ -322,11 +362,18 @@ def page(browser: Browser, airflow: Airflow, request: pytest.FixtureRequest) -> 
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     try:
-        page.goto(f"{airflow.url}/connections")
-        page.get_by_label("Username").fill(airflow.user)
-        page.get_by_label("Password").fill(airflow.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{airflow.url}/connections")
+        if airflow.version == 3:
+            page.goto(f"{airflow.url}/connections")
+            page.get_by_label("Username").fill(airflow.user)
+            page.get_by_label("Password").fill(airflow.password)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{airflow.url}/connections")
+        else:
+            page.goto(f"{airflow.url}/login/")
+            page.locator("#username").fill(airflow.user)
+            page.locator("#password").fill(airflow.password)
+            page.get_by_role("button", name="Sign In").or_(page.locator("input[type=submit]")).first.click()
+            page.wait_for_url(re.compile(rf"{re.escape(airflow.url)}/home"))
         yield page
         report: Any = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 
+from airflow_provider_ozonetel import compat
 from airflow_provider_ozonetel._provider_info import CONN_FIELDS
 from tests.ui.conftest import EMULATOR_KEY, EMULATOR_USER, IMAGES
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from tests.ui.conftest import Airflow
 
-pytestmark = pytest.mark.ui
+pytestmark = [pytest.mark.ui, pytest.mark.skipif(not compat.AIRFLOW_V_3, reason="Airflow 3's React UI")]
 
 TYPE_NAME = "Ozonetel CloudAgent"
 # Each declared extra field: the label the form must show and its default, as the form shows it.

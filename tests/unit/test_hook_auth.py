@@ -257,16 +257,11 @@ def test_store_is_variables_inside_a_task_and_the_process_outside(monkeypatch):
 def test_variable_store_reads_past_airflows_cache_and_writes_variables(monkeypatch):
     saved, forgotten = {}, []
 
-    class FakeVariable:
-        @staticmethod
-        def get(key, default=None):
-            return saved.get(key, default)
-
-        @staticmethod
-        def set(key, value, description=None):
-            saved[key] = value
-
-    monkeypatch.setattr("airflow.sdk.Variable", FakeVariable)
+    # The store's own logic; compat's Variable access runs for real in the integration tests.
+    monkeypatch.setattr(compat, "get_variable", saved.get)
+    monkeypatch.setattr(
+        compat, "set_variable", lambda key, value, description=None: saved.update({key: value})
+    )
     monkeypatch.setattr(compat, "forget_cached_variable", forgotten.append)
     store = VariableStore()
     assert store.read("k") is None

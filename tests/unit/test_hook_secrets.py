@@ -99,7 +99,7 @@ def test_error_pages_echoing_the_url_are_redacted(hook, requests_mock):
 
 
 def test_tokens_and_keys_are_registered_with_airflows_masker(hook, requests_mock):
-    from airflow.sdk._shared.secrets_masker import redact
+    from airflow.providers.common.compat.sdk import redact
 
     requests_mock.post(TOKEN_URL, json={"token": TOKEN, "message": ""})
     requests_mock.get(CDR_URL, text=cdr_body([]))

@@ -88,3 +88,16 @@ def test_named_connection(set_conn):
 def test_bad_hook_arguments_name_the_argument(argument, value):
     with pytest.raises(ValueError, match=rf"^{argument}: expected"):
         OzonetelHook(**{argument: value})
+
+
+def test_extras_as_airflow_2s_test_button_posts_them(set_conn):
+    """Airflow 2's form posts every extra field as text, twice (prefixed and not), a ticked box as "y"."""
+    posted = {"auth_mode": "api_key", "timeout": "120", "verify_ssl": "y", "callbacks_path": "/cb.php"}
+    set_conn(extra={**posted, **{f"extra__ozonetel__{k}": v for k, v in posted.items()}})
+    settings = OzonetelHook().settings
+    assert (settings.auth_mode, settings.timeout, settings.verify_ssl, settings.callbacks_path) == (
+        "api_key",
+        120.0,
+        True,
+        "/cb.php",
+    )

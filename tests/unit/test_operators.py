@@ -13,7 +13,7 @@ import pendulum
 import pytest
 import urllib3
 
-from airflow_provider_ozonetel import __version__
+from airflow_provider_ozonetel import __version__, compat
 from airflow_provider_ozonetel.exceptions import (
     OzonetelError,
     OzonetelRateLimitError,
@@ -318,19 +318,24 @@ def test_default_date_rule(tmp_path, fake_clock, vendor, interval, expected):
 
 
 def test_outlet_asset_events_get_the_days_file(tmp_path, fake_clock, vendor):
-    from airflow.sdk import Asset
-
     vendor.get(CDR_URL, text=cdr_body([cdr_record(0)]))
-    asset = Asset(name="cdr", uri="file:///cdr/")
+    asset = compat.asset("file:///cdr/", name="cdr")  # an Asset on 3.x, a Dataset on 2.x
 
     class Event:
         def __init__(self):
             self.extra = {}
 
-    events = {asset: Event()}
+    class OutletEvents:  # Airflow's accessor: the event of an outlet, by its URI (assets need not hash)
+        def __init__(self):
+            self.by_uri = {}
+
+        def __getitem__(self, outlet):
+            return self.by_uri.setdefault(outlet.uri, Event())
+
+    events = OutletEvents()
     op = cdr_op(tmp_path, fake_clock, outlets=[asset])
     result = op.execute(context(outlet_events=events))
-    assert events[asset].extra == result
+    assert events.by_uri[asset.uri].extra == result
 
 
 # ---------------------------------------------------------------- CallBacks operator

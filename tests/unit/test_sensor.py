@@ -9,8 +9,8 @@ import logging
 import pendulum
 import pytest
 import time_machine
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
 from airflow_provider_ozonetel.sensors.ozonetel import TRIGGER_TIMEOUT_GRACE, OzonetelHistoricalDataSensor
 from tests.answers import BIG_UCID, CALLBACKS_URL, callback_record
