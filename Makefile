@@ -43,9 +43,10 @@ postgres-server:
 test-matrix:
 	$(PYTHON) scripts/matrix.py run
 
-# Regenerate constraints/airflow-X.Y.txt from fresh installs (all minors, or MINORS="3.0 3.1").
+# Regenerate constraints/airflow-X.Y.txt from fresh installs (all minors, or MINORS="3.0 3.1";
+# AIRFLOW=3.2.2 with one minor: from that patch instead of the one the matrix tests).
 constraints:
-	$(PYTHON) scripts/matrix.py constraints $(MINORS)
+	$(PYTHON) scripts/matrix.py constraints $(MINORS) $(if $(AIRFLOW),--airflow $(AIRFLOW))
 
 # The example daily DAG against the local emulator, in an embedded Airflow home (.demo/).
 demo: $(STAMP)

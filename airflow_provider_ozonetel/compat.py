@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 AIRFLOW_MINOR: tuple[int, int] = Version(_airflow_version).release[:2]  # type: ignore[assignment]
 AIRFLOW_V_3 = AIRFLOW_MINOR >= (3, 0)
 #: Airflow 3.0's in-process supervisor (``dag.test()``) logs each task message at DEBUG, body
-#: and all (see keep_secrets_out_of_debug_logs).
+#: and all, MaskSecret included (see keep_secrets_out_of_debug_logs).
 _LOGS_MESSAGE_BODIES = AIRFLOW_MINOR == (3, 0)
 #: Before 3.2 ``dag.test()`` does not store the DAG it runs (3.0 then refuses its outlets as
 #: inactive assets, 3.1.0 refuses the run).
@@ -104,38 +104,36 @@ def task_stopping_exceptions() -> tuple[type[BaseException], ...]:
 
 
 def keep_secrets_out_of_debug_logs() -> None:
-    """Before a task reads its connection: on Airflow 3.0's ``dag.test()``, keep the secrets in
-    the task's messages to its supervisor out of Airflow's DEBUG log (elsewhere: nothing to do).
+    """Before a task reads its connection: on Airflow 3.0's ``dag.test()``, keep the secrets Airflow
+    registers out of its DEBUG log (elsewhere: nothing to do).
 
-    There the "supervisor" is the task's own process and logs each message at DEBUG, body and
-    all, on both sides: MaskSecret(value=<the connection's password>) (3.0.5+) as Airflow masks
-    it, PutVariable(value=<the shared token>) as the token is stored. Those two bodies are
-    omitted from the lines (as 3.0.5+ does for MaskSecret on one side); the messages themselves
-    are delivered and acted on unchanged.
+    There the "supervisor" is the task's own process, and it logs each message a task sends it
+    at DEBUG, body and all (3.1 and later omit secret bodies): from 3.0.5, Airflow masks the
+    connection's password by sending MaskSecret(value=<the API key>), so the key would be in the
+    log the moment it is masked. That body is omitted from the line (as the 3.0 supervisor itself
+    does on receipt); the message is delivered and acted on unchanged.
     """
     if not _LOGS_MESSAGE_BODIES:
         return
     from airflow.sdk.execution_time import supervisor, task_runner
 
     comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-    if type(comms).__name__ != "InProcessSupervisorComms":
-        return
-    if not isinstance(comms.log, _SecretBodiesOmitted):
-        comms.log = _SecretBodiesOmitted(comms.log)  # "Sending request"
-    if not isinstance(supervisor.log, _SecretBodiesOmitted):
-        supervisor.log = _SecretBodiesOmitted(supervisor.log)  # "Received message from task runner"
+    if type(comms).__name__ != "InProcessSupervisorComms" or not hasattr(comms, "log"):
+        return  # not dag.test(), or a 3.0 before 3.0.5 (no log there, and no MaskSecret)
+    if not isinstance(comms.log, _MaskSecretBodyOmitted):
+        comms.log = _MaskSecretBodyOmitted(comms.log)  # "Sending request"
+    if not isinstance(getattr(supervisor, "log", None), _MaskSecretBodyOmitted):
+        supervisor.log = _MaskSecretBodyOmitted(supervisor.log)  # "Received message from task runner"
 
 
-class _SecretBodiesOmitted:
-    """A structlog logger whose lines name a secret-carrying message's type, not its body."""
-
-    SECRET_CARRIERS = frozenset({"MaskSecret", "PutVariable"})
+class _MaskSecretBodyOmitted:
+    """A structlog logger whose lines name a MaskSecret message's type, not its body."""
 
     def __init__(self, log: Any) -> None:
         self._log = log
 
     def debug(self, event: str, *args: Any, **kw: Any) -> Any:
-        if type(kw.get("msg")).__name__ in self.SECRET_CARRIERS:
+        if type(kw.get("msg")).__name__ == "MaskSecret":
             kw["msg"] = type(kw["msg"])
             event = f"{event} (body omitted)"
         return self._log.debug(event, *args, **kw)

@@ -155,7 +155,9 @@ def _jsonl_rows(stream: BinaryIO) -> Iterator[tuple[Any, bytes]]:
         UCID: Any = None
 
     decode = msgspec.json.Decoder(Key).decode
-    for line in stream:
+    # readline, not iteration: Airflow 2's ObjectStoragePath hands out a file wrapper that cannot
+    # be iterated (it proxies item access instead)
+    for line in iter(stream.readline, b""):
         encoded = line.rstrip(b"\n")
         if not encoded:
             continue

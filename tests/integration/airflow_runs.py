@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 from dataclasses import dataclass
 from typing import Any
@@ -52,3 +53,14 @@ def run_dag(dag_id: str, *, logical_date=None, conf: dict | None = None) -> RunR
                 value = values[0]
                 xcoms[key] = json.loads(value) if isinstance(value, str | bytes) else value
     return RunResult(state=str(run.state), states=states, xcoms=xcoms, tries=tries, rendered=rendered)
+
+
+def keep_for_matrix(dag_id: str, files: dict[str, bytes]) -> None:
+    """Under ``make test-matrix`` (OZONETEL_MATRIX_OUTPUTS set), keep what an example DAG wrote,
+    by stable names: the matrix checks every Airflow version wrote the same bytes."""
+    if not os.environ.get("OZONETEL_MATRIX_OUTPUTS"):
+        return
+    folder = pathlib.Path(os.environ["OZONETEL_MATRIX_OUTPUTS"]) / dag_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)

@@ -14,7 +14,7 @@ import time_machine
 
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.emulator import run_emulator
-from tests.integration.airflow_runs import run_dag
+from tests.integration.airflow_runs import keep_for_matrix, run_dag
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,19 @@ def emulator(airflow_db, monkeypatch):
         yield emu
 
 
+def example_outputs(folder) -> dict[str, bytes]:
+    """The day files and their manifests, less the one field that differs between two runs."""
+    kept = {}
+    for path in sorted(folder.iterdir()):
+        data = path.read_bytes()
+        if path.name.endswith(".manifest.json"):
+            manifest = json.loads(data)
+            manifest.pop("pulled_at")
+            data = json.dumps(manifest, indent=2).encode()
+        kept[path.name] = data
+    return kept
+
+
 def test_one_run_after_an_outage_restores_every_missed_day(emulator, tmp_path, caplog, capfd):
     caplog.set_level(logging.INFO)
     retained = calendar.retained_days(NOW)  # 2026-11-06 .. 2026-11-19
@@ -50,6 +63,7 @@ def test_one_run_after_an_outage_restores_every_missed_day(emulator, tmp_path, c
         first = run_dag("ozonetel_daily_cdr", conf=conf)
         assert first.state == "success", first.states
         assert first.xcoms["catch_up_cdr_days"]["pulled"] == [d.isoformat() for d in retained]
+        keep_for_matrix("ozonetel_daily_cdr", example_outputs(tmp_path))
 
         # The outage: runs failed for days, files went missing or were damaged.
         deleted = [retained[0], retained[1], retained[5], retained[9]]

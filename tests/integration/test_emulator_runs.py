@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import pathlib
-import shutil
 
 import jsonschema
 import pytest
@@ -22,7 +21,7 @@ from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.emulator import run_emulator
 from airflow_provider_ozonetel.records import load_schema
 from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor
-from tests.integration.airflow_runs import run_dag
+from tests.integration.airflow_runs import keep_for_matrix, run_dag
 
 pytestmark = pytest.mark.integration
 
@@ -79,17 +78,6 @@ def assert_no_secret(text: str) -> str | None:
     return token
 
 
-def keep_for_matrix(dag_id: str, files: dict[str, pathlib.Path]) -> None:
-    """Under make test-matrix, keep what an example DAG wrote (by stable names), so the matrix can
-    compare the bytes every Airflow version wrote."""
-    if not os.environ.get("OZONETEL_MATRIX_OUTPUTS"):
-        return
-    folder = pathlib.Path(os.environ["OZONETEL_MATRIX_OUTPUTS"]) / dag_id
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, path in files.items():
-        shutil.copyfile(path, folder / name)
-
-
 def test_day_pull_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, capfd):
     conf = {"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
     result = run_dag("ozonetel_test_day_pull", conf=conf)
@@ -136,7 +124,9 @@ def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs
         logs.text + "".join(capfd.readouterr()) + json.dumps(result.xcoms) + json.dumps(result.rendered)
     )
     # The file is named after the run (its id differs per run); its bytes must not differ.
-    keep_for_matrix("ozonetel_call_lookup", {"ozonetel_calls.jsonl": pathlib.Path(xcom["path"][7:])})
+    keep_for_matrix(
+        "ozonetel_call_lookup", {"ozonetel_calls.jsonl": pathlib.Path(xcom["path"][7:]).read_bytes()}
+    )
 
 
 RECOVERS = {

@@ -74,7 +74,7 @@ def test_form_shows_the_relabeled_and_declared_fields_with_defaults(page: Page, 
 
     for name, (label, default) in EXTRA_FIELDS.items():
         expect(page.locator(f"label[for=extra__ozonetel__{name}]")).to_have_text(
-            re.compile(rf"^\s*{label}\s*$")
+            re.compile(rf"^\s*{re.escape(label)}\s*$")
         )
         row = page.locator(".form-group, tr").filter(has=extra(page, name)).last
         expect(row).to_contain_text(CONN_FIELDS[name]["description"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import tracemalloc
 
 import pendulum
@@ -426,6 +427,18 @@ def test_callbacks_elements_that_are_not_records_are_refused(tmp_path, fake_cloc
     assert not (tmp_path / "calls").exists() or list((tmp_path / "calls").iterdir()) == []
 
 
+@pytest.fixture
+def default_recursion_limit():
+    """Python's default recursion limit for the test: Airflow raises the process's to 5000 each
+    time it deep-copies an operator (BaseOperator.__deepcopy__), which an earlier test's
+    dag.test() may have done in this process (seen on Airflow 3.0.6)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    yield
+    sys.setrecursionlimit(before)
+
+
+@pytest.mark.usefixtures("default_recursion_limit")
 @pytest.mark.parametrize("normalize", [True, False])
 def test_a_record_nested_to_the_bound_is_refused_cleanly(out, fake_clock, vendor, normalize):
     deep = "[" * 1000 + "]" * 1000  # within the reader's bound, beyond what the writers recurse
