@@ -20,7 +20,6 @@ import time_machine
 from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.emulator import run_emulator
 from airflow_provider_ozonetel.records import load_schema
-from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor
 from tests.integration.airflow_runs import keep_for_matrix, run_dag
 
 pytestmark = pytest.mark.integration
