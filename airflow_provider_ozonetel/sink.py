@@ -120,6 +120,7 @@ def as_storage_path(destination: Any, default_name: str) -> ObjectStoragePath:
         )
     try:
         path = destination if isinstance(destination, ObjectStoragePath) else ObjectStoragePath(text)
+        path.fs  # noqa: B018 - Airflow 2 looks the scheme's filesystem up only here, not when constructing
     except ValueError as exc:
         raise ValueError(
             f"destination: {text!r} cannot be written ({exc}); use file:// or the scheme of an "

@@ -25,7 +25,8 @@ import datetime as dt
 import os
 import pathlib
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOperator
 

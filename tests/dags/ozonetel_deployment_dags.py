@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_ozonetel.operators.ozonetel import (
     OzonetelCallDetailsOperator,

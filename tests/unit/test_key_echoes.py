@@ -220,7 +220,7 @@ def test_error_texts_never_hold_the_key_in_any_escaping(vendor, fake_clock, answ
 
 
 def test_the_masker_knows_every_escaping(vendor, fake_clock):
-    from airflow.sdk._shared.secrets_masker import redact
+    from airflow.providers.common.compat.sdk import redact
 
     vendor.get(CDR_URL, text=cdr_body([]))
     OzonetelHook(clock=fake_clock.as_clock()).get_cdr_details(DAY)
