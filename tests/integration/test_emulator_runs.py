@@ -187,16 +187,21 @@ def test_persistent_fault_fails_clearly_and_leaves_no_file(emulator, tmp_path, l
 
 
 def test_tasks_of_one_run_share_one_token(emulator, tmp_path):
-    """Three tasks, one token, shared through the account's Airflow Variable: written and read by
-    the tasks through the Task SDK on Airflow 3, through the metadata database on Airflow 2."""
+    """Three tasks, one token and one rate budget, shared through the account's Airflow Variables:
+    written and read by the tasks through the Task SDK on Airflow 3, through the metadata database
+    on Airflow 2."""
     from airflow.models.variable import Variable
 
+    from airflow_provider_ozonetel import budget
     from airflow_provider_ozonetel.hooks.ozonetel import OzonetelHook
+    from airflow_provider_ozonetel.hooks.rate_wait import budget_key
     from airflow_provider_ozonetel.hooks.token_store import token_key
     from airflow_provider_ozonetel.shared_state import MemoryStore
 
-    key = token_key(OzonetelHook().settings.account_id)
+    account = OzonetelHook().settings.account_id
+    key, budget_var = token_key(account), budget_key(account, "fetchCDRDetails")
     Variable.delete(key)
+    Variable.delete(budget_var)
     result = run_dag(
         "ozonetel_test_token_sharing",
         conf={"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"},
@@ -205,6 +210,9 @@ def test_tasks_of_one_run_share_one_token(emulator, tmp_path):
     assert emulator.state.mints == 1
     assert shared_token()[1], "the tasks stored the token in the Variable"
     assert MemoryStore().read(key) is None, "not in this process's store"
+    # the day pulls took their starts from the deployment-wide budget, in its Variable
+    assert budget.load(Variable.get(budget_var, default_var=None)), "the budget Variable holds grants"
+    assert MemoryStore().read(budget_var) is None
     parts = [read_rows(tmp_path / f"part_{h}.jsonl") for h in ("00", "08", "16")]
     assert sum(len(p) for p in parts) == emulator.dataset.count_day(DAY)
 

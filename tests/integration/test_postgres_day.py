@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import pytest
 
@@ -14,7 +15,7 @@ from airflow_provider_ozonetel import calendar
 from airflow_provider_ozonetel.columns import Kind, row_columns
 from airflow_provider_ozonetel.emulator import run_emulator
 from airflow_provider_ozonetel.records import normalize_cdr
-from tests.integration.airflow_runs import run_dag
+from tests.integration.airflow_runs import keep_for_matrix, run_dag
 from tests.integration.postgres_server import postgres_server, why_unavailable
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,12 @@ pytest.importorskip(
 pytest.importorskip("pyarrow", reason="pyarrow (the [parquet] extra) is in the test extras")
 
 API_KEY = "pg-secret-key-5120"
-DAY = calendar.today_ist() - dt.timedelta(days=2)
+# Readable in the historical store whenever we run; make test-matrix sets one day for all versions.
+DAY = (
+    dt.date.fromisoformat(os.environ["OZONETEL_MATRIX_DAY"])
+    if os.environ.get("OZONETEL_MATRIX_DAY")
+    else calendar.today_ist() - dt.timedelta(days=2)
+)
 # The example runs at 03:45 IST and pulls the IST day before its logical date.
 LOGICAL = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(3, 45), tzinfo=calendar.IST)
 COLUMNS = [column.name for column in row_columns()]
@@ -109,6 +115,13 @@ def test_the_example_loads_exactly_the_days_rows_and_a_rerun_gives_the_same_tabl
         "rows": len(expected),
     }
     assert loaded == expected
+    keep_for_matrix(
+        "ozonetel_cdr_to_postgres",
+        {
+            "pulled.parquet": (tmp_path / f"ozonetel_cdr_{DAY.isoformat()}.parquet").read_bytes(),
+            "table.txt": "\n".join(map(repr, loaded)).encode(),
+        },
+    )
     types = dict(
         query(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s",
