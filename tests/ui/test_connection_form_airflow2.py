@@ -111,10 +111,12 @@ def test_test_button_and_save_round_trip(page: Page, airflow: Airflow, emulator:
         EMULATOR_USER,
     )
     assert "password" not in stored or stored["password"] in (None, "", "***")
+    # every extra field under its plain name: the defaults, and what was typed over them
+    defaults = {name: spec["schema"]["default"] for name, spec in CONN_FIELDS.items()}
     assert json.loads(stored["extra"]) == {
+        **defaults,
         "auth_mode": "api_key",
         "timeout": 120,
-        "callbacks_path": "/CAServices/CDR/callBacks.php",
         "verify_ssl": False,
     }
     assert EMULATOR_KEY not in page.content()
