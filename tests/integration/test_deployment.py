@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from importlib.metadata import version
 
 import pytest
 
-from airflow_provider_ozonetel import calendar
+from airflow_provider_ozonetel import calendar, compat
 from airflow_provider_ozonetel.emulator import run_emulator
 from airflow_provider_ozonetel.hooks.connection import normalize_base_url
 from airflow_provider_ozonetel.hooks.token_store import TokenCipher, load_state, token_key
@@ -23,7 +22,7 @@ from tests.integration.deployment import Deployment
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        int(version("apache-airflow").split(".")[0]) < 3,
+        not compat.AIRFLOW_V_3,
         reason="Airflow 2 refuses SQLite with the LocalExecutor: a multi-worker run there needs a "
         "PostgreSQL or MySQL metadata database",
     ),
