@@ -30,7 +30,8 @@ import datetime as dt
 import os
 import pathlib
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param
+from airflow.providers.common.compat.sdk import DAG, Param
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOperator
 from airflow_provider_ozonetel.sensors.ozonetel import OzonetelHistoricalDataSensor
