@@ -45,8 +45,11 @@ OUTPUTS = CACHE / "outputs"
 README = ROOT / "README.md"
 PYTHON = os.environ.get("PYTHON", "python3")
 
-#: Every Airflow-dependent test (pure logic and the emulator's own tests run once, in make test).
-ALL: tuple[str, ...] = ("tests",)
+#: Every Airflow-dependent test (pure logic and the emulator's own tests run once, in make test)
+#: but the multi-worker deployment test: several minutes of `airflow standalone` per version, which
+#: the CI's 45 minutes cannot hold; make test runs it (3.3.2), and what it depends on per version
+#: (the token and the budget through Variables in real tasks) the integration tests check here.
+ALL: tuple[str, ...] = ("tests", "--ignore=tests/integration/test_deployment.py")
 #: The tests that check what reaches the logs (dag.test() runs against the emulator, the key's
 #: echoes, the hook's secrets) and the CLI's provider listing.
 SECRETS = (
