@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 API_KEY = "ol-secret-key-7781"
 DAY = calendar.today_ist() - dt.timedelta(days=2)
 DAG_FILE = """
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 from airflow_provider_ozonetel.operators.ozonetel import OzonetelCDRDetailsOperator
 
 with DAG("ozonetel_lineage_check", schedule=None):
@@ -39,9 +39,9 @@ with DAG("ozonetel_lineage_check", schedule=None):
     )
 """
 RUN = """
-from airflow.dag_processing.dagbag import DagBag
+from airflow_provider_ozonetel import compat
 
-run = DagBag({folder!r}).dags["ozonetel_lineage_check"].test()
+run = compat.dag_test(compat.dag_bag({folder!r}).dags["ozonetel_lineage_check"])
 print("run state:", run.state)
 """
 
