@@ -91,7 +91,10 @@ def test_many_tasks_in_many_workers_share_one_token_and_the_rate_limit(tmp_path)
         assert {r["monitor_ucid"] for r in read_rows(pathlib_path(path))} == set(batch)
     assert answered.mints == 1
     assert answered.rate_limited["cdr"] + answered.rate_limited["callbacks"] <= 1, cdr_log
-    assert answered.requests["cdr"] - answered.rate_limited["cdr"] == len(DAYS)
+    # One answered request per day; a pull that Airflow's resume race failed (see the DAG's
+    # retries) may have sent one more before it was failed, never more.
+    resent = sum(ti["try_number"] - 1 for ti in tis if ti["task_id"] == "pull_day")
+    assert len(DAYS) <= answered.requests["cdr"] - answered.rate_limited["cdr"] <= len(DAYS) + resent
     assert "holding no worker slot" in logs  # the long waits went to the triggerer
     # The token: in the Variable only encrypted; in no log, even at DEBUG.
     token = load_state(stored, TokenCipher(API_KEY, settings["account"])).token
