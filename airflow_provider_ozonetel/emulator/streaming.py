@@ -156,21 +156,11 @@ def paced(
     carried it and every byte before it, so the rate holds over the whole body whatever a wait
     oversleeps. No latency is emulated, only the rate.
     """
-    streamed = response.body_iterator if isinstance(response, StreamingResponse) else None
-    body = b"" if streamed is not None else bytes(response.body)
 
     async def send() -> AsyncIterator[bytes]:
         now = clock or asyncio.get_running_loop().time
         started, sent = now(), 0
-
-        async def chunks() -> AsyncIterator[bytes]:
-            if streamed is None:
-                yield body
-                return
-            async for chunk in streamed:
-                yield chunk if isinstance(chunk, bytes) else str(chunk).encode()
-
-        async for chunk in chunks():
+        async for chunk in _body_chunks(response):
             for at in range(0, len(chunk), PACED_PIECE):
                 piece = chunk[at : at + PACED_PIECE]
                 sent += len(piece)
@@ -182,20 +172,20 @@ def paced(
     return StreamingResponse(send(), status_code=response.status_code, headers=dict(response.headers))
 
 
+async def _body_chunks(response: Response) -> AsyncIterator[bytes]:
+    """The body of ``response`` as bytes chunks, whether it streams or not."""
+    if not isinstance(response, StreamingResponse):
+        yield bytes(response.body)
+        return
+    async for chunk in response.body_iterator:
+        yield chunk if isinstance(chunk, bytes) else str(chunk).encode()
+
+
 def trickled(response: Response, seconds: float) -> StreamingResponse:
     """``response`` with its body sent one byte at a time, ``seconds`` apart (the trickle fault)."""
-    streamed = response.body_iterator if isinstance(response, StreamingResponse) else None
-    body = b"" if streamed is not None else bytes(response.body)
 
     async def drip() -> AsyncIterator[bytes]:
-        async def chunks() -> AsyncIterator[bytes]:
-            if streamed is None:
-                yield body
-                return
-            async for chunk in streamed:
-                yield chunk if isinstance(chunk, bytes) else str(chunk).encode()
-
-        async for chunk in chunks():
+        async for chunk in _body_chunks(response):
             for at in range(len(chunk)):
                 yield chunk[at : at + 1]
                 await asyncio.sleep(seconds)
