@@ -50,10 +50,17 @@ class TypedBatch(Protocol):
     """Rows typed in one go for one file format (``shapes.FastBatch``)."""
 
     file_format: str
-    rows: list[Any]  # row structs (jsonl) or CSV records in ``csv_columns`` order + extra_fields (csv)
     csv_columns: tuple[str, ...] | None
 
     def __len__(self) -> int: ...
+
+    def jsonl_rows(self) -> list[Any]:
+        """Row structs, which msgspec encodes as the rows' JSON objects."""
+        ...
+
+    def csv_text(self) -> str:
+        """CSV records (as ``csv.writer`` writes them): ``csv_columns`` in order, then ``extra_fields``."""
+        ...
 
     def dicts(self) -> list[dict[str, Any]]:
         """The rows as dicts, as ``records.normalize_cdr`` makes them."""
@@ -177,7 +184,7 @@ class _JsonlWriter:
         # JSON numbers, digit for digit
         encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
         self._encode_into = encoder.encode_into
-        self._encode = encoder.encode
+        self._encode_lines = encoder.encode_lines
         self._batch = bytearray()
         self._on_row = on_row
         self._scrubber = scrubber or None
@@ -187,16 +194,15 @@ class _JsonlWriter:
         key turns up is written row by row (and scrubbed) instead."""
         if batch.file_format != "jsonl":
             return self._write_rows(batch.dicts())
-        if not batch.rows:
+        if not len(batch):
             return None
-        encoded = b"\n".join(map(self._encode, batch.rows))
+        encoded = self._encode_lines(batch.jsonl_rows())  # each row and its newline
         if self._scrubber is not None and self._scrubber.found_in(encoded):
             return self._write_rows(batch.dicts())
         if self._on_row is not None:
-            for row, line in zip(batch.dicts(), encoded.split(b"\n"), strict=True):
+            for row, line in zip(batch.dicts(), encoded.split(b"\n")[:-1], strict=True):
                 self._on_row(row, line)
         self._batch += encoded
-        self._batch += b"\n"
         if len(self._batch) >= _BATCH_BYTES:
             self._stream.write(self._batch)
             self._batch.clear()
@@ -283,7 +289,7 @@ class _CsvWriter:
             return
         if not self._known:
             self._header()
-        self._writer.writerows(batch.rows)
+        self._text.write(batch.csv_text())
         if self._text.tell() >= _BATCH_BYTES:
             self._drain()
 
