@@ -149,8 +149,6 @@ class ParquetRowWriter:
         rows.append(row)
         if len(rows) >= self._chunk_rows:
             self._convert()
-            if self._batched_rows >= self._row_group_rows:
-                self._write_row_group()
 
     def finish(self) -> None:
         self._convert()
@@ -164,18 +162,55 @@ class ParquetRowWriter:
         self._writer.close()
         self._out.discard()
 
+    def write_batch(self, batch: Any) -> None:
+        """A batch typed by ``shapes.py`` (``FastBatch``): its columns go to Arrow as they are, with
+        no row dicts. Row by row instead when rows are watched (``on_row``) or the key may be in it."""
+        if self._on_row is not None or (self._scrubber is not None and batch.may_hold(self._scrubber)):
+            for row in batch.dicts():
+                self.write(row)
+            return
+        self._convert()  # rows written one by one before this batch go first
+        n = len(batch)
+        index = {name: at for at, name in enumerate(batch.names)}
+        unknown = [name for name in batch.names if name not in self._known]
+        arrays = []
+        for column in self._columns:
+            if column.kind is Kind.JSON:
+                values = self._extras(batch, unknown) if unknown else [None] * n
+            else:
+                at = index.get(column.key)
+                values = batch.columns[at] if at is not None else [None] * n
+            arrays.append(self._array(column, values))
+        self._add(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+
     def _convert(self) -> None:
         rows = self._rows
         if not rows:
             return
         self._rows = []
-        arrays = [self._array(column, rows) for column in self._columns]
+        arrays = []
+        for column in self._columns:
+            key = column.key
+            if column.kind is Kind.JSON:
+                values = [self._extra(row) for row in rows]
+            else:
+                values = [row.get(key) for row in rows]
+            arrays.append(self._array(column, values))
         batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
         if self._on_row is not None:  # the rows as stored, as file_rows() reads them back
             for row, encoded in batch_rows(batch):
                 self._on_row(row, encoded)
-        self._batches.append(batch)
-        self._batched_rows += len(rows)
+        self._add(batch)
+
+    def _add(self, batch: pa.RecordBatch) -> None:
+        """Buffer ``batch``; write each row group as soon as it is whole (exactly its rows)."""
+        while batch.num_rows:
+            room = self._row_group_rows - self._batched_rows
+            part, batch = batch.slice(0, room), batch.slice(room)  # views, no copies
+            self._batches.append(part)
+            self._batched_rows += part.num_rows
+            if self._batched_rows >= self._row_group_rows:
+                self._write_row_group()
 
     def _write_row_group(self) -> None:
         if not self._batches:
@@ -186,10 +221,10 @@ class ParquetRowWriter:
         del table
         self._out.drain()  # the row group's pages, in one piece
 
-    def _array(self, column: Column, rows: list[dict[str, Any]]) -> pa.Array:
+    def _array(self, column: Column, values: list[Any]) -> pa.Array:
         kind, key = column.kind, column.key
         arrow_type = ARROW_TYPES[kind]
-        values = [self._extra(row) for row in rows] if kind is Kind.JSON else [row.get(key) for row in rows]
+        raw = values
         try:
             # ISO-8601 text to numbers here rather than with Arrow's cast kernels: loading Arrow's
             # compute library costs ~15 MB of resident memory, a tenth of a day pull's budget.
@@ -206,8 +241,16 @@ class ParquetRowWriter:
                     raise
                 return pa.array([_text(value) for value in values], pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError) as exc:
-            bad = next((v for v in (row.get(key) for row in rows) if not _fits(v, kind)), None)
+            bad = next((value for value in raw if not _fits(value, kind)), None)
             raise ValueError(f"{key}: cannot write {bad!r} as {arrow_type} in Parquet ({exc})") from None
+
+    @staticmethod
+    def _extras(batch: Any, unknown: list[str]) -> list[str]:
+        """``extra_fields`` of each row of a batch whose columns ``unknown`` are not the schema's."""
+        return [
+            json.dumps(dict(zip(unknown, values, strict=True)), ensure_ascii=False, default=str)
+            for values in zip(*(batch.columns[batch.names.index(name)] for name in unknown), strict=True)
+        ]
 
     def _extra(self, row: dict[str, Any]) -> str | None:
         keys = row.keys() - self._known

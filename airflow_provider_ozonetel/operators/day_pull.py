@@ -129,7 +129,7 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
 
         what = f"a record of {day.isoformat()}"
         decode = None
-        if compiled and self.normalize and self.file_format in ("jsonl", "csv"):
+        if compiled and self.normalize:
             decode = DayDecoder(day.isoformat(), file_format=self.file_format, csv_columns=CSV_COLUMNS)
         legs = LegDeduplicator()
         count = 0
