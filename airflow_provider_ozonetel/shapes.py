@@ -1,21 +1,21 @@
-"""A day's typed rows made by code compiled for the shape of its records. Pure: no Airflow import.
+"""A day's typed rows, a column at a time, by the shape of its records. Pure: no Airflow import.
 
 ``records.normalize_cdr`` types any record, one at a time: every key looked up, every value
 dispatched on its kind, a dict built (~8 us a record, more than decoding it). A day's records
-all have the same keys, so this module compiles, per shape (the keys of a record, in order):
+all have the same keys, so this module builds, per shape (the keys of a record, in order):
 
 * a msgspec ``Struct`` the records of a batch are decoded into in one call, whose field types
-  admit only what the compiled code handles (text, integers, booleans, null; the asked day's
+  admit only what the column typers handle (text, integers, booleans, null; the asked day's
   ``CallDate``; no unknown or missing key): any other record makes msgspec refuse the batch;
-* straight-line Python that types a row from the struct's values, with each field's kind
-  known in advance, into a row struct whose names are the columns (msgspec then encodes it
-  in C) or a CSV record in the writer's column order.
+* column typers: the batch is transposed once, and each column, whose kind is known in advance,
+  is typed by calls that loop in C (``map``, ``in``, one regular expression over the joined
+  column); the writers take the typed columns as row structs (msgspec encodes them), CSV text
+  joined column by column, or Arrow arrays.
 
-A batch that does not fit (another shape, a value the compiled code does not take, a
-malformed duration...) is decoded again as dicts and typed by ``records.normalize_cdr``, so
-its rows, and its errors, are exactly those: this module only ever takes the fast way to the
-same rows. ``tests/unit/test_shapes.py`` compares the two on emulator days and on generated
-records.
+A batch that does not fit (another shape, a value the typers do not take, a malformed
+duration...) is decoded again as dicts and typed by ``records.normalize_cdr``, so its rows, and
+its errors, are exactly those: this module only ever takes the fast way to the same rows.
+``tests/unit/test_shapes.py`` compares the two on emulator days and on generated records.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ _CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
 
 
 class _Slow(Exception):
-    """The compiled code met a value it does not take: the batch is typed the general way."""
+    """A column typer met a value it does not take: the batch is typed the general way."""
 
 
 class Memo:
@@ -454,7 +454,7 @@ class DayDecoder:
     def _fast(self, shape: Shape, data: bytes) -> FastBatch | None:
         try:
             structs = shape.decode(data)
-        except msgspec.ValidationError:  # another shape, or a value the compiled code does not take
+        except msgspec.ValidationError:  # another shape, or a value the typers do not take
             return None
         # Any other DecodeError (not a whole JSON array) goes up: the batch reader tries another cut.
         try:

@@ -119,8 +119,8 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         *,
         compiled: bool = True,
     ) -> Iterator[list[dict[str, Any]] | FastBatch]:
-        """The day's rows in batches: lists of rows, or (``compiled``) rows typed in one go by code
-        compiled for the records' shape wherever the records allow it (``shapes.py``)."""
+        """The day's rows in batches: lists of rows, or (``compiled``) batches typed a column at a
+        time for the records' shape wherever the records allow it (``shapes.py``)."""
         from airflow_provider_ozonetel.dedup import LegDeduplicator
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
         from airflow_provider_ozonetel.progress import Progress, Totals
