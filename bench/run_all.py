@@ -346,8 +346,13 @@ def day_pull_speed_section(data: dict) -> list[str]:
         "the ratios are the figures to read. Wall and CPU seconds (the process's own) from request to "
         "file closed. "
         f"Machine load average during the runs: {min(loads):.1f}-{max(loads):.1f} on "
-        f"{data['machine']['cores']} cores (other engineers' test suites): wall times are inflated, CPU "
-        "times much less. Provider: `OzonetelCDRDetailsOperator`, typed rows. Baselines: `requests` + "
+        f"{data['machine']['cores']} cores"
+        + (
+            " (other engineers' test suites): wall times are inflated, CPU times much less. "
+            if max(loads) > data["machine"]["cores"]
+            else " (quiet). "
+        )
+        + "Provider: `OzonetelCDRDetailsOperator`, typed rows. Baselines: `requests` + "
         "`.json()` on the whole body, then a `json.dumps` loop (jsonl) or `csv.DictWriter` (csv), untyped.",
         "",
         "Loopback (the emulator's disk cache, ~1.5 GB/s: the processing alone):",
