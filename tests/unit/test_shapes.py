@@ -43,14 +43,30 @@ def _writer(file_format: str, stream: io.BytesIO):
     return _CsvWriter(stream, CSV_COLUMNS, scrubber=scrubber)
 
 
+def write_rows(writer, body: bytes, day: str = DAY) -> None:
+    """The day pull before batches: each record read, checked, typed and written alone."""
+    for index, record in enumerate(iter_details(io.BytesIO(body))):
+        check_cdr_record(record, day, index)
+        writer.write(normalize_cdr(record))
+
+
+def write_batches(writer, body: bytes, decoder: DayDecoder, chunk: int, day: str = DAY) -> None:
+    """The day pull through batches: typed batches to ``write_batch``, the others row by row."""
+    for batch in iter_batches(Chunked(body, chunk), decoder, chunk_bytes=chunk):
+        if isinstance(batch.records, FastBatch):
+            writer.write_batch(batch.records)
+            continue
+        for offset, record in enumerate(batch.records):
+            check_cdr_record(record, day, batch.first + offset)
+            writer.write(normalize_cdr(record))
+
+
 def reference_file(body: bytes, file_format: str, day: str = DAY) -> tuple[bytes, str | None]:
     """The file the day pull wrote before batches, or the error it raised."""
     stream = io.BytesIO()
     writer = _writer(file_format, stream)
     try:
-        for index, record in enumerate(iter_details(io.BytesIO(body))):
-            check_cdr_record(record, day, index)
-            writer.write(normalize_cdr(record))
+        write_rows(writer, body, day)
         writer.finish()
     except ValueError as exc:
         return b"", str(exc)
@@ -65,13 +81,7 @@ def fast_file(
     writer = _writer(file_format, stream)
     decoder = DayDecoder(day, file_format=file_format, csv_columns=CSV_COLUMNS)
     try:
-        for batch in iter_batches(Chunked(body, chunk), decoder, chunk_bytes=chunk):
-            if isinstance(batch.records, FastBatch):
-                writer.write_batch(batch.records)
-                continue
-            for offset, record in enumerate(batch.records):
-                check_cdr_record(record, day, batch.first + offset)
-                writer.write(normalize_cdr(record))
+        write_batches(writer, body, decoder, chunk, day)
         writer.finish()
     except ValueError as exc:
         return b"", str(exc), decoder
@@ -262,23 +272,9 @@ def _parquet_tables(body: bytes, chunk: int) -> tuple[object, object, DayDecoder
         writer.finish()
         return pq.read_table(io.BytesIO(stream.getvalue()))
 
-    def rows(writer) -> None:
-        for index, record in enumerate(iter_details(io.BytesIO(body))):
-            check_cdr_record(record, DAY, index)
-            writer.write(normalize_cdr(record))
-
     decoder = DayDecoder(DAY, file_format="parquet")
-
-    def batches(writer) -> None:
-        for batch in iter_batches(Chunked(body, chunk), decoder, chunk_bytes=chunk):
-            if isinstance(batch.records, FastBatch):
-                writer.write_batch(batch.records)
-                continue
-            for offset, record in enumerate(batch.records):
-                check_cdr_record(record, DAY, batch.first + offset)
-                writer.write(normalize_cdr(record))
-
-    return table(rows), table(batches), decoder
+    expected = table(lambda writer: write_rows(writer, body))
+    return expected, table(lambda writer: write_batches(writer, body, decoder, chunk)), decoder
 
 
 def test_parquet_from_batch_columns_is_the_file_rows_make():
