@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from airflow_provider_ozonetel.counting import DistinctCounter
+from airflow_provider_ozonetel.counting import BLOCK, DistinctCounter
 
 # Pure logic (or the emulator): the same on every Airflow, so make test-matrix skips it.
 pytestmark = pytest.mark.version_independent
@@ -27,3 +29,43 @@ def test_odd_values_are_counted_too():
 
 def test_empty():
     assert DistinctCounter().count() == 0
+
+
+def test_ids_across_blocks_are_counted_once():
+    """A CallID seen again after its bucket was packed (a leg in a later window) counts once."""
+    counter = DistinctCounter()
+    ids = [31733467784618213 + n for n in range(5 * BLOCK * 64)]
+    counter.add_all(ids)
+    counter.add_all(ids[::7])  # again, long after their blocks were packed
+    assert counter.count() == len(ids)
+    counter.add_all([ids[0], 2**64 - 1, 0])  # counting does not end the count
+    assert counter.count() == len(ids) + 2
+
+
+def test_memory_of_a_busy_day_stays_small():
+    """500,000 close CallIDs (a day's) are held in about a byte each, not 8 or more."""
+    counter = DistinctCounter()
+    ids = [31847615200000001 + n * 3 for n in range(500_000)]
+    counter.add_all(ids)
+    held = sum(len(block) * block.itemsize for blocks in counter._blocks for _, block in blocks)
+    assert held <= 600_000
+    assert counter.count() == 500_000
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(min_value=0, max_value=2**64 - 1),
+            st.integers(min_value=31733467784618213, max_value=31733467784618213 + 5000),
+            st.integers(min_value=-5, max_value=2**66),
+            st.text(max_size=3),
+        ),
+        max_size=3 * BLOCK,
+    ),
+    st.integers(min_value=1, max_value=500),
+)
+def test_counts_exactly_like_a_set(values, batch):
+    counter = DistinctCounter()
+    for start in range(0, len(values), batch):
+        counter.add_all(values[start : start + batch])
+    assert counter.count() == len(set(values))
