@@ -103,18 +103,25 @@ def run_baseline(url: str, day: str, out: pathlib.Path):
     return len(records), elapsed()
 
 
-def run_floor(url: str, day: str, out: pathlib.Path):
+def streamed_answer(url: str, day: str):
+    """The day's answer as a streamed ``requests`` response (a context manager)."""
     import requests
 
-    elapsed = stopwatch()
-    size = 0
-    with requests.get(
+    return requests.get(
         url + "/ca_reports/fetchCDRDetails",
         json=body_for(day),
         headers={"apiKey": API_KEY},
         timeout=600,
         stream=True,
-    ) as answer:
+    )
+
+
+def run_floor(url: str, day: str, out: pathlib.Path):
+    import requests  # noqa: F401  (imported before the clock)
+
+    elapsed = stopwatch()
+    size = 0
+    with streamed_answer(url, day) as answer:
         for chunk in answer.iter_content(1 << 20):
             size += len(chunk)
     return size, elapsed()
@@ -202,7 +209,10 @@ def main() -> None:
         return
     if set(args.variants) != set(VARIANTS):
         return  # RESULTS.md compares every variant: a subset is not saved (or --merge)
-    path = save("day_pull", {"day": day, "runs": args.runs, "sizes": results})
+    from airflow_provider_ozonetel.parquet import ROW_GROUP_ROWS
+
+    saved = {"day": day, "runs": args.runs, "parquet_row_group_rows": ROW_GROUP_ROWS, "sizes": results}
+    path = save("day_pull", saved)
     print(f"wrote {path}")
 
 
@@ -225,6 +235,10 @@ def merge(results: list[dict], variants: list[str], day: str, runs: int) -> path
     load = [round(value, 1) for value in os.getloadavg()]  # wall times on a busy machine stretch
     stamp = {"measured_at": measured_now(), "day": day, "runs": runs, "load_average": load}
     saved.setdefault("merged", {}).update({variant: stamp for variant in variants})
+    if "parquet" in variants:
+        from airflow_provider_ozonetel.parquet import ROW_GROUP_ROWS
+
+        saved["parquet_row_group_rows"] = ROW_GROUP_ROWS
     path.write_text(json.dumps(saved, indent=2) + "\n")
     return path
 

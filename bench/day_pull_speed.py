@@ -30,9 +30,9 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _common import API_KEY, add_medians, emulator, median, peak_rss_mb, run_child, save
-from day_pull import MINUTE, body_for, run_baseline, run_floor, run_provider, stopwatch
+from day_pull import MINUTE, body_for, run_baseline, run_floor, run_provider, stopwatch, streamed_answer
 
-LOOPBACK = ("provider_jsonl", "baseline_jsonl", "provider_csv", "baseline_csv", "floor")
+LOOPBACK = ("provider_jsonl", "baseline_jsonl", "provider_csv", "baseline_csv", "untyped", "floor")
 LINK = ("floor", "provider_jsonl", "baseline_jsonl")
 BANDWIDTHS = (100, 1000)  # Mbit/s
 
@@ -56,11 +56,33 @@ def run_baseline_csv(url: str, day: str, out: pathlib.Path):
     return len(records), elapsed()
 
 
+def run_untyped(url: str, day: str, out: pathlib.Path):
+    """A ceiling, not a product: the fastest this machine's Python turns the answer into jsonl rows
+    with no typing at all. The whole body is read (in 1 MB pieces, as the floor reads it), decoded
+    by ``msgspec`` into structs whose field types are learned from the first record (exact ints),
+    and written back with ``encode_lines``: no null rule, durations, times, UTC twins, ids as text,
+    repeated-leg check, CallID count or key search, all of which the provider must also do. What
+    the provider may spend on those is the 150 MB/s budget minus this."""
+    import msgspec
+    import requests  # noqa: F401  (imported before the clock, like every variant's)
+
+    elapsed = stopwatch()
+    with streamed_answer(url, day) as answer:
+        body = b"".join(answer.iter_content(1 << 20))  # as fast as the floor reads it
+    start = body.index(b"[") + 1
+    first = msgspec.json.decode(body[start : body.index(b"}", start) + 1])
+    record = msgspec.defstruct("Record", [(k, type(v)) for k, v in first.items()])
+    answer = msgspec.json.decode(body, type=msgspec.defstruct("Answer", [("details", list[record])]))
+    out.write_bytes(msgspec.json.Encoder().encode_lines(answer.details))
+    return len(answer.details), elapsed()
+
+
 RUNNERS = {
     "provider_jsonl": lambda url, day, out: run_provider(url, day, out, file_format="jsonl"),
     "provider_csv": lambda url, day, out: run_provider(url, day, out, file_format="csv"),
     "baseline_jsonl": run_baseline,
     "baseline_csv": run_baseline_csv,
+    "untyped": run_untyped,
     "floor": run_floor,
 }
 

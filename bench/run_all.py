@@ -100,10 +100,11 @@ def parquet_section(data: dict) -> list[str]:
     lines = [
         "## 1b. Day pull to Parquet: peak memory",
         "",
-        'The provider of section 1 with `file_format="parquet"` (typed Arrow schema, row groups of 16,384 '
-        f"rows, zstd), {when}. Peak RSS as in section 1, imports included; *before the pull*: the peak "
-        "once `airflow.sdk`, the provider and pyarrow are imported (pyarrow's libraries alone are ~55 MB "
-        "resident), just before the clock starts; *added by the pull*: the difference.",
+        'The provider of section 1 with `file_format="parquet"` (typed Arrow schema, row groups of '
+        f"{data.get('parquet_row_group_rows', 16_384):,} rows, zstd), {when}. Peak RSS as in section 1, "
+        "imports included; *before the pull*: the peak once `airflow.sdk`, the provider and pyarrow are "
+        "imported (pyarrow's libraries alone are ~40 MB resident), just before the clock starts; "
+        "*added by the pull*: the difference.",
         "",
         "| calls | rows | wall, CPU | peak RSS | before the pull | added by the pull | jsonl (section 1) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -394,6 +395,25 @@ def day_pull_speed_section(data: dict) -> list[str]:
         lines.append(
             f"- {fmt}: peak RSS under 150 MB at {best['calls']:,} calls ({rss:.0f} MB): {verdict(rss < 150)}"
         )
+    ceilings = [row for row in data["loopback"] if "untyped_wall_s" in row]
+    if ceilings:
+        lines += [
+            "",
+            "Ceiling (`untyped`): the same answer read whole, decoded by `msgspec` into structs and "
+            "written back with `encode_lines`, with no typing and none of the provider's checks: the "
+            "fastest this machine's Python turns the body into rows on disk, whatever the design.",
+            "",
+            "| calls | body | untyped: wall, CPU, peak RSS | body per second (wall; CPU) "
+            "| provider jsonl / untyped (wall) |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for row in ceilings:
+            wall, cpu, rss = row["untyped_wall_s"], row["untyped_cpu_s"], row["untyped_rss_mb"]
+            lines.append(
+                f"| {row['calls']:,} | {row['body_mb']:.0f} MB | {wall:.2f} s, {cpu:.2f} s, {rss:.0f} MB "
+                f"| {row['body_mb'] / wall:.0f}; {row['body_mb'] / cpu:.0f} MB/s "
+                f"| {ratio(row, 'provider_jsonl', 'untyped', 'wall_s'):.2f}x |"
+            )
     if data["link"]:
         lines += [
             "",
