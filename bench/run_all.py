@@ -401,17 +401,20 @@ def day_pull_speed_section(data: dict) -> list[str]:
             "",
             "Ceiling (`untyped`): the same answer read whole, decoded by `msgspec` into structs and "
             "written back with `encode_lines`, with no typing and none of the provider's checks: the "
-            "fastest this machine's Python turns the body into rows on disk, whatever the design.",
+            "fastest this machine's Python turns the body into rows on disk, whatever the design. "
+            "Where it is under 150 MB/s or over 0.4x the baseline, a pipeline that also types the "
+            'rows cannot meet that target in Python (bench/NOTES.md, "The batch path").',
             "",
             "| calls | body | untyped: wall, CPU, peak RSS | body per second (wall; CPU) "
-            "| provider jsonl / untyped (wall) |",
-            "|---:|---:|---:|---:|---:|",
+            "| untyped / baseline jsonl (wall) | provider jsonl / untyped (wall) |",
+            "|---:|---:|---:|---:|---:|---:|",
         ]
         for row in ceilings:
             wall, cpu, rss = row["untyped_wall_s"], row["untyped_cpu_s"], row["untyped_rss_mb"]
             lines.append(
                 f"| {row['calls']:,} | {row['body_mb']:.0f} MB | {wall:.2f} s, {cpu:.2f} s, {rss:.0f} MB "
                 f"| {row['body_mb'] / wall:.0f}; {row['body_mb'] / cpu:.0f} MB/s "
+                f"| {ratio(row, 'untyped', 'baseline_jsonl', 'wall_s'):.2f}x "
                 f"| {ratio(row, 'provider_jsonl', 'untyped', 'wall_s'):.2f}x |"
             )
     if data["link"]:
