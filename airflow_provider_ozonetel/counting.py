@@ -37,7 +37,13 @@ class DistinctCounter:
         self._others: set[Hashable] = set()
 
     def add(self, value: Hashable) -> None:
-        self.add_all((value,))
+        if value.__class__ is int and 0 <= value < _MAX:
+            bucket = value & _LOW
+            self._waiting[bucket].append(value)
+            if len(self._waiting[bucket]) >= BLOCK:
+                self._seal(bucket)
+        else:
+            self._others.add(value)
 
     def add_all(self, values: Iterable[Hashable]) -> None:
         waiting = self._waiting
