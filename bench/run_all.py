@@ -399,11 +399,10 @@ def day_pull_speed_section(data: dict) -> list[str]:
     if ceilings:
         lines += [
             "",
-            "Ceiling (`untyped`): the same answer read whole, decoded by `msgspec` into structs and "
-            "written back with `encode_lines`, with no typing and none of the provider's checks: the "
-            "fastest this machine's Python turns the body into rows on disk, whatever the design. "
-            "Where it is under 150 MB/s or over 0.4x the baseline, a pipeline that also types the "
-            'rows cannot meet that target in Python (bench/NOTES.md, "The batch path").',
+            "Floor for a Python pipeline (`untyped`): the same answer streamed, decoded by `msgspec` "
+            "into structs ~1 MB at a time and written back with `encode_lines`, with no typing and "
+            "none of the provider's checks. The provider's time beyond it is what typing the rows and "
+            'the checks cost (bench/NOTES.md, "The batch path").',
             "",
             "| calls | body | untyped: wall, CPU, peak RSS | body per second (wall; CPU) "
             "| untyped / baseline jsonl (wall) | provider jsonl / untyped (wall) |",
