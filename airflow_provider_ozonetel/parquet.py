@@ -71,7 +71,7 @@ __all__ = [
 #: Rows per row group: the unit of buffering (memory) and of reading (readers skip whole groups).
 #: Arrow holds a group's columns uncompressed until it is written (~7 MB at 8,192 rows, ~14 at
 #: 16,384): 8,192 keeps a 500k-call pull under 200 MB of peak RSS with Airflow and pyarrow loaded,
-#: with room to spare (bench/NOTES.md, "Parquet memory"); ~0.6 MB a group once compressed.
+#: with room to spare (bench/NOTES.md, "Parquet memory"); ~0.45 MB a group once compressed.
 ROW_GROUP_ROWS = 8_192
 #: Rows held as Python dicts (~3.5 KB each) before they are converted to (smaller) Arrow columns.
 CHUNK_ROWS = 1_024
