@@ -110,10 +110,12 @@ def run_parquet(url: str, day: str, out: pathlib.Path):
 
 
 def first_request_imports() -> None:
-    """What ``requests`` and ``datetime`` import on their first use (``netrc`` when a request is
-    prepared, ``_strptime``): before every variant's clock, like the rest of its imports."""
+    """``requests``, and what it and ``datetime`` import on their first use (``netrc`` when a
+    request is prepared, ``_strptime``): before every variant's clock, like the rest of its imports."""
     import _strptime  # noqa: F401
     import netrc  # noqa: F401
+
+    import requests  # noqa: F401
 
 
 def run_baseline(url: str, day: str, out: pathlib.Path):
@@ -146,10 +148,7 @@ def streamed_answer(url: str, day: str):
 
 
 def run_floor(url: str, day: str, out: pathlib.Path):
-    import requests  # noqa: F401  (imported before the clock)
-
     first_request_imports()
-
     elapsed = stopwatch()
     size = 0
     with streamed_answer(url, day) as answer:

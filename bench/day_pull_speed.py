@@ -78,7 +78,6 @@ def run_untyped(url: str, day: str, out: pathlib.Path):
     what those cost. (The cut looks for ``},{``, which the emulator's flat records only have between
     records.)"""
     import msgspec
-    import requests  # noqa: F401  (imported before the clock, like every variant's)
 
     first_request_imports()
 
