@@ -90,6 +90,9 @@ class Batch:
     first: int  # the index in ``details`` of the first record
     records: Any  # Sized: the decoder's result, or a list of dicts
     decoded: bool  # made by the decoder (else: dicts from streaming.iter_details)
+    #: Where the records are in the answer (byte offsets, end excluded): the decoder was given
+    #: ``[`` + those bytes + ``]``. None for records read by ``streaming.iter_details``.
+    span: tuple[int, int] | None = None
 
 
 class _Prepend:
@@ -110,18 +113,32 @@ class _Prepend:
 
 
 def iter_batches(
-    source: Readable, decode: Decoder, *, chunk_bytes: int = CHUNK_BYTES
+    source: Readable,
+    decode: Decoder,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    digit_runs: Callable[[bytes], bool] | None = None,
 ) -> Generator[Batch, None, Envelope]:
     """Yield the records of ``details`` in batches; return the :class:`Envelope`.
 
     Raises what ``streaming.iter_details`` raises (:class:`MalformedBody`,
     :class:`UnexpectedBody`), for the same answers, after the batches read before.
+    ``digit_runs(chunk)`` says whether the chunks read so far hold too long a run of digits
+    (:func:`digit_runs`, unless a caller has already found out: ``typing_process``).
     """
-    return _Reader(source, decode, chunk_bytes).run()
+    return _Reader(source, decode, chunk_bytes, digit_runs or digit_runs_of()).run()
+
+
+def digit_runs_of() -> Callable[[bytes], bool]:
+    """Whether the chunks given so far, one after the other, hold too long a run of digits."""
+    runs = DigitRuns()
+    return lambda chunk: runs.too_long(chunk.translate(CLASSES))  # ~0.3 ms a chunk
 
 
 class _Reader:
-    def __init__(self, source: Readable, decode: Decoder, chunk_bytes: int):
+    def __init__(
+        self, source: Readable, decode: Decoder, chunk_bytes: int, digit_runs: Callable[[bytes], bool]
+    ):
         self._source = source
         self._decode = decode
         self._chunk_bytes = chunk_bytes
@@ -129,7 +146,7 @@ class _Reader:
         self._eof = False
         self._bytes_read = 0
         self._count = 0  # records handed out
-        self._digits = DigitRuns()
+        self._digit_runs = digit_runs
         self._odd_digits = False  # the last chunk read holds too long a run of digits: hand over
 
     def _more(self) -> bool:
@@ -142,7 +159,7 @@ class _Reader:
             return False
         self._buf += chunk
         self._bytes_read += len(chunk)
-        if self._digits.too_long(chunk.translate(CLASSES)):  # ~0.3 ms a chunk
+        if self._digit_runs(chunk):
             self._odd_digits = True
         return True
 
@@ -188,7 +205,8 @@ class _Reader:
                     return (yield from self._hand_over(head, pos, resume))
                 continue
             records, end = found
-            yield Batch(self._count, records, decoded=True)
+            start = self._bytes_read - len(buf)  # where the buffer begins in the answer
+            yield Batch(self._count, records, decoded=True, span=(start + pos, start + end))
             self._count += len(records)
             pos, after_record, after_comma = end, True, False
             if pos > len(buf) // 2:  # keep the buffer about one chunk long

@@ -25,14 +25,14 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from itertools import repeat
-from operator import attrgetter, lt
+from operator import attrgetter, itemgetter, lt
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from airflow_provider_ozonetel import records
 from airflow_provider_ozonetel.batches import decode_records
-from airflow_provider_ozonetel.dedup import UCID_FIELDS
+from airflow_provider_ozonetel.dedup import UCID_FIELDS, ucid_text
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.scrub import RowScrubber
@@ -43,6 +43,8 @@ MAX_SHAPES = 8
 MEMO_LIMIT = 1 << 14
 
 _ENCODE = msgspec.json.Encoder(decimal_format="number").encode
+#: Rows as jsonl lines, as the jsonl writer encodes a row (``sink.py``).
+_ROW_LINES = msgspec.json.Encoder(enc_hook=str, decimal_format="number").encode_lines
 _TEXT = str | int | bool | None
 _MISS = object()
 _NULLS: dict[Any, None] = {None: None, "": None, "None": None}
@@ -235,6 +237,7 @@ _NULL = {"": None, "None": None}.get  # the null rule, as records applies it: _N
 _NEVER_EARLIER = {None: "~"}.get
 _NOTHING_EARLIER = {None: ""}.get
 _TIMES = re.compile(rf"(?:{_CLOCK.pattern},)*{_CLOCK.pattern}")
+_HOUR_MINUTE, _SECONDS = itemgetter(slice(5)), itemgetter(slice(5, None))  # "HH:MM", ":SS"
 
 
 #: What may make the csv module quote a cell (or refuse it): its delimiter, quote and line ends.
@@ -314,7 +317,11 @@ def _place(times: list[Any], later: list[int] | None, memo: Memo) -> list[Any]:
 def _utc(times: list[Any], later: list[int] | None, memo: Memo) -> list[Any]:
     """The UTC twins of :func:`_place`'s times (validated there)."""
     minutes = memo.utc_minutes
-    twins = [None if value is None else minutes[value[:5]] + value[5:] + "Z" for value in times]
+    if None in times:
+        twins = [None if value is None else minutes[value[:5]] + value[5:] + "Z" for value in times]
+    else:  # the UTC minute, then the seconds, then "Z": each looped in C
+        utc = map(str.__add__, map(minutes.__getitem__, map(_HOUR_MINUTE, times)), map(_SECONDS, times))
+        twins = list(map(str.__add__, utc, repeat("Z")))
     for at in later or ():
         value = times[at]
         twins[at] = memo.next_utc_minutes[value[:5]] + value[5:] + "Z"
@@ -387,8 +394,30 @@ class FastBatch:
     def jsonl_rows(self) -> list[Any]:
         return self.shape.jsonl_rows(self.columns)
 
+    def jsonl_lines(self) -> bytes:
+        """The rows as the jsonl writer writes them, each ending in a newline."""
+        return _ROW_LINES(self.jsonl_rows())
+
     def csv_text(self) -> str:
         return self.shape.csv_text(self.columns)
+
+    def ucid_keys(self) -> list[str | None]:
+        """Each leg's UCID as ``dedup`` keys it."""
+        ucids = self.shape.ucids(self.structs)
+        return [str(ucid) if ucid.__class__ is int else ucid_text(ucid) for ucid in ucids]
+
+    def leg_times(self, at: int) -> dict[str, Any]:
+        """The ``StartTime`` and ``EndTime`` of row ``at``, as the vendor sent them (``dedup`` reads them)."""
+        return self.shape.times(self.structs[at])
+
+    def leg_time_columns(self) -> tuple[list[Any], list[Any]]:
+        """Every row's ``StartTime``, and every row's ``EndTime`` (what :meth:`leg_times` reads)."""
+        shape = self.shape
+        return list(map(shape._start_key, self.structs)), list(map(shape._end_key, self.structs))
+
+    def leg_call_ids(self) -> list[Any]:
+        """Each row's ``CallID``, as the vendor sent it."""
+        return self.shape.call_ids(self.structs)
 
     def dicts(self) -> list[dict[str, Any]]:
         """The rows as ``records.normalize_cdr`` gives them (for writers without a fast way)."""

@@ -58,6 +58,10 @@ class TypedBatch(Protocol):
         """Row structs, which msgspec encodes as the rows' JSON objects."""
         ...
 
+    def jsonl_lines(self) -> bytes:
+        """The rows encoded as this module's jsonl writer encodes a row, each ending in a newline."""
+        ...
+
     def csv_text(self) -> str:
         """CSV records (as ``csv.writer`` writes them): ``csv_columns`` in order, then ``extra_fields``."""
         ...
@@ -184,7 +188,6 @@ class _JsonlWriter:
         # JSON numbers, digit for digit
         encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
         self._encode_into = encoder.encode_into
-        self._encode_lines = encoder.encode_lines
         self._batch = bytearray()
         self._on_row = on_row
         self._scrubber = scrubber or None
@@ -196,7 +199,7 @@ class _JsonlWriter:
             return self._write_rows(batch.dicts())
         if not len(batch):
             return None
-        encoded = self._encode_lines(batch.jsonl_rows())  # each row and its newline
+        encoded = batch.jsonl_lines()  # each row and its newline
         if self._scrubber is not None and self._scrubber.found_in(encoded):
             return self._write_rows(batch.dicts())
         if self._on_row is not None:

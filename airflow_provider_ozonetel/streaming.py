@@ -76,6 +76,9 @@ class MalformedBody(ValueError):
         self.bytes_read = bytes_read
         self.records = records
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled whole (from a typing process)
+        return (type(self), (str(self), self.bytes_read, self.records))
+
 
 class UnexpectedBody(ValueError):
     """The body is valid JSON but not the answer the API documents.
@@ -88,6 +91,13 @@ class UnexpectedBody(ValueError):
         super().__init__(detail)
         self.records = records
         self.envelope = envelope
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled whole (from a typing process)
+        return (_unexpected_body, (str(self), self.records, self.envelope))
+
+
+def _unexpected_body(detail: str, records: int, envelope: Envelope | None) -> UnexpectedBody:
+    return UnexpectedBody(detail, records=records, envelope=envelope)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from airflow_provider_ozonetel.exceptions import (
 from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT, READ_ERRORS, deadline_error, read_error
 from airflow_provider_ozonetel.record_checks import check_cdr_record
 from airflow_provider_ozonetel.streaming import Envelope, MalformedBody, UnexpectedBody
+from airflow_provider_ozonetel.typing_process import TypingProcessFailed
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -83,6 +84,10 @@ def stream_cdr_batches(
     except READ_ERRORS as exc:
         # Not chained: transport errors' texts can hold the request URL.
         failure = read_error(CDR_ENDPOINT, exc, response, f"after {count} records")
+    except TypingProcessFailed as exc:
+        failure = OzonetelTransientError(
+            f"{CDR_ENDPOINT} answer could not be read after {count} records: {exc}; no result was kept"
+        )
     finally:
         response.close()
     # Raised here, outside the except blocks, so nothing is chained (no StopIteration, no URL).
@@ -181,7 +186,9 @@ def _open_cdr_stream(
             raise refused
         raise OzonetelError(f"{CDR_ENDPOINT} answered HTTP {response.status_code} without records")
     response.raw.decode_content = True
-    records = iter_batches(_Counted(response.raw, transport.bytes_received), decode)
+    source = _Counted(response.raw, transport.bytes_received)
+    read_batches = getattr(decode, "read_batches", None)  # a decoder with its own reader (typing_process)
+    records = read_batches(source) if read_batches is not None else iter_batches(source, decode)
     envelope: Envelope | None = None
     failure: OzonetelError | None = None
     try:
@@ -196,6 +203,8 @@ def _open_cdr_stream(
         failure = unexpected_body(exc, 0)
     except READ_ERRORS as exc:
         failure = read_error(CDR_ENDPOINT, exc, response, "before its first record")
+    except TypingProcessFailed as exc:
+        failure = OzonetelTransientError(f"{CDR_ENDPOINT} answer could not be read: {exc}")
     # Judged outside the except blocks: nothing chained (no StopIteration, no transport text).
     if failure is not None or envelope is not None:
         response.close()

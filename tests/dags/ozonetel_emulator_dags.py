@@ -44,6 +44,22 @@ with DAG(
         hook_params=FAST,
     )
 
+with DAG(
+    dag_id="ozonetel_test_typing_process", schedule=None, start_date=START, catchup=False, params=PARAMS
+):
+    # The same day typed here and in a second process, to jsonl and to csv: the files must be the same.
+    for file_format in ("jsonl", "csv"):
+        for typing_process in (False, True):
+            name = f"{file_format}_{'child' if typing_process else 'here'}"
+            OzonetelCDRDetailsOperator(
+                task_id=name,
+                cdr_date="{{ params.cdr_date }}",
+                destination="{{ params.destination }}" + f"{name}/",
+                file_format=file_format,
+                typing_process=typing_process,
+                hook_params=FAST,
+            )
+
 with DAG(dag_id="ozonetel_test_token_sharing", schedule=None, start_date=START, catchup=False, params=PARAMS):
     for start, end in (("00:00", "07:59:59"), ("08:00", "15:59:59"), ("16:00", "23:59:59")):
         OzonetelCDRDetailsOperator(

@@ -103,6 +103,28 @@ def test_day_pull_file_holds_exactly_the_days_calls(emulator, tmp_path, logs, ca
     assert assert_no_secret(logs.text + "".join(capfd.readouterr()) + stored), "the shared token was checked"
 
 
+def test_a_day_typed_in_a_second_process_is_the_same_file(emulator, tmp_path, logs, capfd):
+    """``typing_process=True`` in a real task: the child is forked from Airflow's task process, and
+    the files (and their manifests' checksums) are those of the in-process pull, byte for byte."""
+    conf = {"cdr_date": DAY.isoformat(), "destination": f"file://{tmp_path}/"}
+    result = run_dag("ozonetel_test_typing_process", conf=conf)
+
+    assert result.state == "success", result.states
+    for file_format in ("jsonl", "csv"):
+        name = f"ozonetel_cdr_{DAY.isoformat()}.{file_format}"
+        here = (tmp_path / f"{file_format}_here" / name).read_bytes()
+        child = (tmp_path / f"{file_format}_child" / name).read_bytes()
+        assert child == here and here.count(b"\n") >= emulator.dataset.count_day(DAY)
+        manifests = [
+            json.loads((tmp_path / f"{file_format}_{where}" / f"{name}.manifest.json").read_text())
+            for where in ("here", "child")
+        ]
+        assert manifests[0]["sha256"] == manifests[1]["sha256"]
+        assert manifests[0]["rows"] == manifests[1]["rows"] == emulator.dataset.count_day(DAY)
+    stored = json.dumps(result.rendered) + json.dumps(result.xcoms)
+    assert_no_secret(logs.text + "".join(capfd.readouterr()) + stored)
+
+
 def test_call_lookup_dag_finds_every_ucid_and_reports_the_missing(emulator, logs, capfd):
     found = [str(u) for u in list(emulator.dataset.ucids(DAY))[:5]]
     gone = str(next(iter(emulator.dataset.ucids(calendar.today_ist() - dt.timedelta(days=30)))))

@@ -194,6 +194,30 @@ def test_window_hours_that_would_need_too_many_requests_are_refused(window_hours
     assert "a day may take at most 48 requests" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"file_format": "parquet"}, "not file_format='parquet' with normalize=True"),
+        ({"normalize": False}, "not file_format='jsonl' with normalize=False"),
+        ({"typing_process": "yes"}, "expected True or False, got 'yes'"),
+    ],
+)
+def test_a_typing_process_only_for_typed_jsonl_or_csv(arguments, message):
+    arguments = {"typing_process": True, **arguments}
+    with pytest.raises(ValueError, match=r"^typing_process: ") as info:
+        OzonetelCDRDetailsOperator(task_id="x", **arguments)
+    assert message in str(info.value)
+
+
+def test_typing_process_needs_fork(monkeypatch):
+    import os
+
+    monkeypatch.delattr(os, "fork")
+    with pytest.raises(ValueError, match=r"^typing_process: needs os.fork\(\)"):
+        OzonetelCDRDetailsOperator(task_id="x", typing_process=True)
+    OzonetelCDRDetailsOperator(task_id="x")  # off by default: nothing needs it
+
+
 def test_half_hour_windows_are_the_finest(hook, requests_mock, tmp_path, fake_clock):
     requests_mock.post(TOKEN_URL, json={"token": TOKEN, "message": ""})
     cdr = requests_mock.get(CDR_URL, text=cdr_body([cdr_record(0)]))

@@ -44,9 +44,12 @@ def test_no_operating_system_is_claimed_as_nothing_is_os_specific():
     assert not any(c.startswith("Operating System ::") for c in classifiers)
     package = ROOT / "airflow_provider_ozonetel"
     posix_only = ("import fcntl", "import termios", "import pwd", "import grp", "import resource")
+    # The opt-in typing process forks; its pipes are widened where Linux allows (fcntl, guarded).
+    # Elsewhere the operator refuses typing_process=True (test_typing_process_needs_fork).
+    opt_in = {package / "typing_process.py"}
     for source in package.rglob("*.py"):
         text = source.read_text()
-        assert not any(name in text for name in posix_only), source
+        assert source in opt_in or not any(name in text for name in posix_only), source
 
 
 def test_the_standard_and_compat_providers_are_declared_dependencies():
