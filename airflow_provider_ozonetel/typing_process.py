@@ -36,6 +36,7 @@ from airflow_provider_ozonetel.batches import CHUNK_BYTES, Batch, digit_runs_of,
 
 if TYPE_CHECKING:
     from airflow_provider_ozonetel.scrub import RowScrubber
+    from airflow_provider_ozonetel.shapes import DayDecoder
     from airflow_provider_ozonetel.streaming import Envelope, Readable
 
 #: Bytes a pipe between the two processes holds (Linux's default is 64 KB: a batch would not fit,
@@ -160,19 +161,21 @@ class TypingProcess:
     def __init__(
         self, day: str, *, file_format: str, csv_columns: Sequence[str] | None, scrubber: RowScrubber
     ):
-        from airflow_provider_ozonetel.shapes import DayDecoder
-
         if file_format not in ("jsonl", "csv"):
             raise ValueError(f"a typing process writes jsonl or csv, not {file_format!r}")
         self._day = day
         self._format = file_format
         self._csv_columns = tuple(csv_columns) if csv_columns is not None else None
         self._scrubber = scrubber
-        #: Types a batch here again when the writers need its rows as objects.
-        self.local = DayDecoder(day, file_format=file_format, csv_columns=csv_columns)
+        self._local: DayDecoder | None = None
 
     def __call__(self, data: bytes) -> Any:
-        return self.local(data)
+        """Type a batch here (when the writers need its rows as objects), as the child would."""
+        if self._local is None:  # made when first needed: most pulls never need it
+            from airflow_provider_ozonetel.shapes import DayDecoder
+
+            self._local = DayDecoder(self._day, file_format=self._format, csv_columns=self._csv_columns)
+        return self._local(data)
 
     def read_batches(self, source: Readable) -> Generator[Batch, None, Envelope]:
         """``batches.iter_batches(source, decoder)``, the reading and typing done by a child."""
@@ -187,7 +190,7 @@ class TypingProcess:
                 if kind == "batch":
                     first, (start, end), payload = value
                     data = window.array(start, end)
-                    records = RemoteBatch(payload, data, self.local, self._csv_columns)
+                    records = RemoteBatch(payload, data, self, self._csv_columns)
                     yield Batch(first, records, decoded=True, span=(start, end))
                 elif kind == "dicts":  # records as dicts, in the child as here
                     yield Batch(*value)
@@ -203,13 +206,12 @@ class TypingProcess:
             feeder.join(timeout=10)
 
     def _fork(self) -> tuple[int, IO[bytes], IO[bytes]]:
-        from airflow_provider_ozonetel.shapes import DayDecoder
+        from airflow_provider_ozonetel.shapes import DayDecoder  # imported here: never in the child
 
         from_child, to_parent = os.pipe()
         from_parent, to_child = os.pipe()
         for fd in (to_parent, to_child):
             _widen(fd)
-        decoder = DayDecoder(self._day, file_format=self._format, csv_columns=self._csv_columns)
         with warnings.catch_warnings():
             # Python 3.12+ warns of fork() in a process with threads: the child takes no lock
             # another thread could hold (see the module's docstring).
@@ -220,6 +222,7 @@ class TypingProcess:
             try:
                 os.close(from_child)
                 os.close(to_child)
+                decoder = DayDecoder(self._day, file_format=self._format, csv_columns=self._csv_columns)
                 with open(from_parent, "rb") as answer, open(to_parent, "wb") as results:
                     _serve(answer, results, decoder, self._format, self._scrubber)
                 code = 0
@@ -351,8 +354,6 @@ def _serve(
     answer: IO[bytes], results: IO[bytes], decoder: Any, file_format: str, scrubber: RowScrubber
 ) -> None:
     """The child's loop: read and type the answer, send each batch's rows, then how it ended."""
-    from airflow_provider_ozonetel.shapes import FastBatch
-
     source = _PipeSource(answer)
     reader = iter_batches(source, decoder, digit_runs=source.digit_runs)
 
@@ -366,7 +367,7 @@ def _serve(
             except StopIteration as done:
                 send("end", done.value)
                 return
-            if batch.records.__class__ is FastBatch:
+            if batch.records.__class__ is not list:  # typed by the decoder (shapes.FastBatch)
                 send("batch", (batch.first, batch.span, _payload(batch.records, file_format, scrubber)))
             else:
                 send("dicts", (batch.first, batch.records, batch.decoded, batch.span))

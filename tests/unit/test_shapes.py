@@ -111,6 +111,19 @@ def test_emulator_days_are_written_byte_for_byte_as_before_and_all_the_fast_way(
         assert decoder.general_batches == 0 and decoder.fast_batches > 5
 
 
+@pytest.mark.parametrize("day", ["2026-11-19", "2026-01-01", "2024-03-01", "2028-12-31"])
+def test_the_days_utc_minutes_are_those_records_places_times_at(day):
+    from airflow_provider_ozonetel import records
+    from airflow_provider_ozonetel.shapes import _utc_minutes
+
+    expected = {
+        f"{h:02d}:{m:02d}": records._utc(f"{day}T{h:02d}:{m:02d}:00+05:30")[:16]
+        for h in range(24)
+        for m in range(60)
+    }
+    assert _utc_minutes(f"{day}T") == expected
+
+
 # ---------------------------------------------------------------- generated records
 
 _TEXT = st.text(alphabet=st.sampled_from('ab Z}]{",:\\\n\u00e9\u2028/-0'), max_size=8)
