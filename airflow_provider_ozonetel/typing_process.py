@@ -27,6 +27,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Generator, Sequence
@@ -62,18 +63,41 @@ class _Window:
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
         self._start = 0  # where the first chunk begins in the answer
+        self._kept = 0  # bytes held
+        self._closed = False
         self._lock = threading.Lock()
 
     def add(self, chunk: bytes) -> None:
         with self._lock:
-            self._chunks.append(chunk)
+            if not self._closed:
+                self._chunks.append(chunk)
+                self._kept += len(chunk)
+
+    def close(self) -> None:
+        """Keep nothing more: the reader handed the rest of the answer over (no batch of the
+        decoder's follows, so none will need its bytes)."""
+        with self._lock:
+            self._closed = True
+            self._chunks.clear()
+            self._kept = 0
+
+    @property
+    def kept(self) -> int:
+        return self._kept
+
+    def drop_before(self, offset: int) -> None:
+        """Let go of the chunks that end before ``offset`` (the batches before it are written)."""
+        with self._lock:
+            while self._chunks and self._start + len(self._chunks[0]) <= offset:
+                chunk = self._chunks.pop(0)
+                self._start += len(chunk)
+                self._kept -= len(chunk)
 
     def array(self, start: int, end: int) -> bytes:
         """``[`` + the answer's bytes ``[start, end)`` + ``]``: a batch's records as its decoder
         was given them. The bytes before ``start`` are let go."""
+        self.drop_before(start)
         with self._lock:
-            while self._chunks and self._start + len(self._chunks[0]) <= start:
-                self._start += len(self._chunks.pop(0))
             at, pieces = self._start, [b"["]
             for chunk in self._chunks:
                 if at >= end:
@@ -193,7 +217,12 @@ class TypingProcess:
                     records = RemoteBatch(payload, data, self, self._csv_columns)
                     yield Batch(first, records, decoded=True, span=(start, end))
                 elif kind == "dicts":  # records as dicts, in the child as here
-                    yield Batch(*value)
+                    batch = Batch(*value)
+                    if batch.span is not None:  # a batch the decoder gave as dicts
+                        window.drop_before(batch.span[0])
+                    else:  # handed over to streaming.iter_details: no bytes will be needed again
+                        window.close()
+                    yield batch
                 elif kind == "end":
                     return value  # type: ignore[no-any-return]
                 elif kind == "read failed":
@@ -203,7 +232,9 @@ class TypingProcess:
                     raise value
         finally:
             _stop(pid, results, answer)
-            feeder.join(timeout=10)
+            # The feeder ends at its next read or write; one waiting on a stalled socket ends when
+            # cdr.py closes the response, right after this.
+            feeder.join(timeout=1)
 
     def _fork(self) -> tuple[int, IO[bytes], IO[bytes]]:
         from airflow_provider_ozonetel.shapes import DayDecoder  # imported here: never in the child
@@ -350,6 +381,18 @@ def _payload(batch: Any, file_format: str, scrubber: RowScrubber) -> dict[str, A
     }
 
 
+def _dumps(value: Any) -> bytes:
+    """``value`` pickled. Records nest as deep as the decoder's recursion limit let them, and
+    pickling a level takes more than one call: the limit is raised for pickling alone (were it
+    raised for decoding too, the child would take records the in-process reader refuses)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(4 * limit)
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def _serve(
     answer: IO[bytes], results: IO[bytes], decoder: Any, file_format: str, scrubber: RowScrubber
 ) -> None:
@@ -358,7 +401,7 @@ def _serve(
     reader = iter_batches(source, decoder, digit_runs=source.digit_runs)
 
     def send(kind: str, value: Any) -> None:
-        _send(results, pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
+        _send(results, _dumps((kind, value)))
 
     try:
         while True:
@@ -377,7 +420,7 @@ def _serve(
         return  # the parent stopped reading
     except Exception as exc:  # the reader's errors, raised in the parent as they were here
         try:
-            reply = pickle.dumps(("raise", exc), protocol=pickle.HIGHEST_PROTOCOL)
+            reply = _dumps(("raise", exc))
         except Exception:  # an error that does not pickle: its class and text
             reply = pickle.dumps(("raise", RuntimeError(f"{type(exc).__name__}: {exc}")))
         _send(results, reply)

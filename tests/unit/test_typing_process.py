@@ -9,11 +9,13 @@ way: the same envelope, or the same error after the same batches. Each test fork
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import io
 import json
 import os
 import signal
+import sys
 
 import msgspec
 import pytest
@@ -85,6 +87,21 @@ def test_generated_days_come_back_as_the_pull_reads_them_in_process(day):
 def test_odd_answers_end_as_they_end_in_process(case):
     """Cut off, not JSON, BOMs, other encodings, nesting, vendor errors: same batches, same end."""
     assert_same(case.body, "csv")
+
+
+@pytest.mark.parametrize("depth", [500, 900, 990, 1200, 5000, 200_000])
+def test_records_nested_as_deep_as_the_reader_takes_cross_to_this_process(depth):
+    """Pickling nests deeper than decoding: a record the reader took must still reach the parent."""
+    body = b'{"status":"success","details":[{"a":' + b"[" * depth + b"]" * depth + b"}]}"
+    found, end = in_child(body, "jsonl")
+    expected, expected_end = in_process(body, "jsonl")
+    assert outcome(end) == outcome(expected_end)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(4 * limit)  # comparing nested lists recurses as deep as they nest
+    try:
+        assert [seen(batch, "jsonl") for batch in found] == [seen(batch, "jsonl") for batch in expected]
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_what_the_writers_need_as_objects_is_typed_here_from_the_kept_bytes():
@@ -170,6 +187,29 @@ def test_the_child_is_gone_once_the_reader_is_closed_early(monkeypatch):
     batches.close()
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)  # reaped already: no zombie left behind
+
+
+def test_the_bytes_kept_here_stay_few_whatever_the_answer(monkeypatch):
+    """A day typed in the child, then an answer handed over to ijson whole (it begins with a byte
+    order mark, which only ijson's reader takes): this process keeps a few chunks at most."""
+    most: list[int] = [0]
+
+    class Watched(typing_process._Window):
+        def add(self, chunk: bytes) -> None:
+            super().add(chunk)
+            most[0] = max(most[0], self.kept)
+
+    monkeypatch.setattr(typing_process, "_Window", Watched)
+    records = [dict(SEED_CDR, CallDate=DAY, UCID=31733467784618299 + n) for n in range(12_000)]
+    typed = json.dumps({"details": records, "status": "success"}).encode()
+    handed = codecs.BOM_UTF8 + typed
+    for body, decoded in ((typed, True), (handed, False)):
+        most[0] = 0
+        found, end = in_child(body, "jsonl")
+        assert end is not None and not isinstance(end, Exception)
+        assert sum(len(batch.records) for batch in found) == len(records)
+        assert {batch.decoded for batch in found} == {decoded}
+        assert len(body) > 12 * (1 << 20) and most[0] < 5 * (1 << 20)
 
 
 def test_only_jsonl_and_csv():
