@@ -17,8 +17,9 @@ Each runs in one process over the whole day, then in two processes started toget
 half of the batches (this machine's two cores; wall time from the first start to the last end).
 
 **End to end**, from the emulator over loopback to a file: ``floor`` (download only), the
-``provider`` (section 1c's jsonl pull) and :func:`pipeline` (the provider's typing with only
-the work no pull can skip, in one process, then with the typing in a second process).
+``provider`` (section 1c's jsonl pull, in one process and with ``typing_process=True``) and
+:func:`pipeline` (the provider's typing with only the work no pull can skip, in one process,
+then with the typing in a second process).
 
 Beside them, what a process holds once it has imported what a day pull needs, alone, with
 pyarrow and with DuckDB (engines that would type in C++), against the 150 MB peak RSS target.
@@ -45,7 +46,7 @@ from _common import add_medians, day_emulator, median, peak_rss_mb, run_child, s
 from day_pull import MINUTE, PULL_IMPORTS, streamed_answer
 
 VARIANTS = ("decode", "untyped", "typed_jsonl", "typed_csv")
-E2E = ("floor", "provider", "pipeline_one", "pipeline_two")
+E2E = ("floor", "provider", "provider_tp", "pipeline_one", "pipeline_two")
 BATCH_RECORDS = 256  # ~260 KB, the provider's batches are about as large (batches.CHUNK_BYTES)
 #: What each import set adds up to: a day pull's modules, then with a columnar engine beside them.
 IMPORT_SETS = {
@@ -270,10 +271,16 @@ def end_to_end(variant: str, url: str, day: str, out: str) -> None:
     runner = {
         "floor": run_floor,
         "provider": run_provider,
+        "provider_tp": lambda url, day, out: run_provider(url, day, out, typing_process=True),
         "pipeline_one": lambda url, day, out: pipeline(url, day, out, 1),
         "pipeline_two": lambda url, day, out: pipeline(url, day, out, 2),
     }[variant]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     count, (wall, cpu) = runner(url, day, pathlib.Path(out))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # a typing process, reaped by now
+    cpu += after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     measured = {"count": count, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}
     if variant != "floor":  # the pipelines must write the provider's very bytes (checked by main)
         measured["sha256"] = hashlib.sha256(pathlib.Path(out).read_bytes()).hexdigest()

@@ -53,6 +53,7 @@ PULL_IMPORTS = (
     "airflow_provider_ozonetel.progress",
     "airflow_provider_ozonetel.rowdiff",
     "airflow_provider_ozonetel.shapes",
+    "airflow_provider_ozonetel.typing_process",
 )
 #: The provider's peak RSS once everything is imported, just before its clock starts.
 READY_RSS_MB: list[float] = []
@@ -69,7 +70,9 @@ def body_for(day: str) -> dict:
     return {"fromDate": f"{day} 00:00:00", "toDate": f"{day} 23:59:59", "userName": USER}
 
 
-def run_provider(url: str, day: str, out: pathlib.Path, file_format: str = "jsonl") -> int:
+def run_provider(
+    url: str, day: str, out: pathlib.Path, file_format: str = "jsonl", typing_process: bool = False
+) -> int:
     connect(url, "ozonetel_bench")
     from airflow.sdk import ObjectStoragePath
     from airflow.sdk.lineage import get_hook_lineage_collector
@@ -97,6 +100,7 @@ def run_provider(url: str, day: str, out: pathlib.Path, file_format: str = "json
         cdr_date=day,
         destination=f"file://{out}",
         file_format=file_format,
+        typing_process=typing_process,
         hook_params={"rate_window_seconds": MINUTE},
     )
     READY_RSS_MB.append(peak_rss_mb())  # imports done: what the pull itself adds is the rest

@@ -5,7 +5,9 @@ on all of them alike; the ratios are what count), wall and CPU seconds both reco
 
 - **loopback**: days of 50k, 200k and 500k calls served from the emulator's disk cache at
   loopback speed (~1.5 GB/s: the download is nearly free, so this measures the processing).
-  Provider: ``OzonetelCDRDetailsOperator`` writing typed rows as jsonl, then as csv. Baselines:
+  Provider: ``OzonetelCDRDetailsOperator`` writing typed rows as jsonl, then as csv, each in one
+  process (the default) and with ``typing_process=True`` (``_tp``: the rows typed in a forked
+  child; CPU is both processes', the child's peak RSS is recorded beside the pull's). Baselines:
   what a user writes today: ``requests`` + ``.json()`` on the whole body, then a ``json.dumps``
   loop (jsonl) or ``csv.DictWriter`` (csv). Targets: provider wall time at most 0.4x its
   baseline's; at least 150 MB of body a second end to end; peak RSS under 150 MB at 500k calls.
@@ -13,7 +15,8 @@ on all of them alike; the ratios are what count), wall and CPU seconds both reco
   ``encode_lines``, no typing and no checks: the floor for a Python pipeline, against which the
   provider's typing and checks are measured.
 - **link**: the same answer through the emulator's ``--bandwidth-mbps`` (100 Mbit/s and 1 Gbit/s):
-  floor (the answer downloaded and discarded), provider (jsonl) and baseline (jsonl). Target: the
+  floor (the answer downloaded and discarded), provider (jsonl, one process and typing process) and
+  baseline (jsonl). Target: the
   provider within 1.05x of the floor (parsing overlaps the download); the baseline pays both.
 
     python bench/day_pull_speed.py                       # everything, 3 runs each
@@ -44,8 +47,20 @@ from day_pull import (
     streamed_answer,
 )
 
-LOOPBACK = ("provider_jsonl", "baseline_jsonl", "provider_csv", "baseline_csv", "untyped", "floor")
-LINK = ("floor", "provider_jsonl", "baseline_jsonl")
+LOOPBACK = (
+    "provider_jsonl",
+    "provider_jsonl_tp",
+    "baseline_jsonl",
+    "provider_csv",
+    "provider_csv_tp",
+    "baseline_csv",
+    "untyped",
+    "floor",
+)
+LINK = ("floor", "provider_jsonl", "provider_jsonl_tp", "baseline_jsonl")
+#: Variants whose rows are typed in a second process (``typing_process=True``): their CPU time and
+#: peak RSS are the pull's process's and its child's (``RUSAGE_CHILDREN``, once it has ended).
+TYPING_PROCESS = ("provider_jsonl_tp", "provider_csv_tp")
 BANDWIDTHS = (100, 1000)  # Mbit/s
 
 
@@ -104,6 +119,8 @@ def run_untyped(url: str, day: str, out: pathlib.Path):
 RUNNERS = {
     "provider_jsonl": lambda url, day, out: run_provider(url, day, out, file_format="jsonl"),
     "provider_csv": lambda url, day, out: run_provider(url, day, out, file_format="csv"),
+    "provider_jsonl_tp": lambda url, day, out: run_provider(url, day, out, "jsonl", typing_process=True),
+    "provider_csv_tp": lambda url, day, out: run_provider(url, day, out, "csv", typing_process=True),
     "baseline_jsonl": run_baseline,
     "baseline_csv": run_baseline_csv,
     "untyped": run_untyped,
@@ -113,9 +130,16 @@ RUNNERS = {
 
 def child(spec: str) -> None:
     """One measured run in this (fresh) process: ``spec`` is JSON, its variant, url, day and out."""
+    import resource
+
     job = json.loads(spec)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     count, (wall, cpu) = RUNNERS[job["variant"]](job["url"], job["day"], pathlib.Path(job["out"]))
     measured = {"count": count, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}
+    if job["variant"] in TYPING_PROCESS:  # the child is reaped by the end of the pull
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        measured.update(cpu_s=cpu + child_cpu, parent_cpu_s=cpu, child_rss_mb=after.ru_maxrss / 1024)
     print(json.dumps({**job, **measured, "load": os.getloadavg()[0]}))
 
 
