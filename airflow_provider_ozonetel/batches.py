@@ -124,7 +124,7 @@ def iter_batches(
     Raises what ``streaming.iter_details`` raises (:class:`MalformedBody`,
     :class:`UnexpectedBody`), for the same answers, after the batches read before.
     ``digit_runs(chunk)`` says whether the chunks read so far hold too long a run of digits
-    (:func:`digit_runs`, unless a caller has already found out: ``typing_process``).
+    (:func:`digit_runs_of`, unless the caller has found that out already: ``typing_process``).
     """
     return _Reader(source, decode, chunk_bytes, digit_runs or digit_runs_of()).run()
 

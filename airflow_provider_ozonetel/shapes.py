@@ -95,7 +95,7 @@ class Memo:
 
 def _utc_minutes(on_day: str) -> dict[str, str]:
     """``"HH:MM"`` -> the UTC ``"YYYY-MM-DDTHH:MM"`` of that IST minute of the day (as
-    ``records._utc`` places it; computed here in ~1 ms, once per day, not per call)."""
+    ``records._utc`` places it; ~2 ms, once per day a pull types)."""
     day = on_day[:-1]  # "YYYY-MM-DD"
     day_before = records._prev_day(day)
     minutes = {}
