@@ -11,8 +11,9 @@ times and CallID, whether a row may hold the key). Nothing is decided differentl
 reader meets every odd answer where the in-process one would, and what it raises is raised here,
 after the batches read before it.
 
-A batch the writers cannot take as it is (a leg sent twice, a row that may hold the key, rows
-compared with a stored file) is typed again here from its bytes, which this process kept, so
+A batch the writers cannot take as it is (a leg sent twice, a row that may hold the key) is
+typed again here from its bytes, which this process kept (a re-pull compared with a stored file
+needs every row so: the operator types it in its own process), so
 the rows written are an in-process pull's, byte for byte (``tests/unit/test_typing_process.py``).
 
 Forked, not started anew: the child has every module it needs already imported (a new

@@ -135,10 +135,11 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         call_ids: DistinctCounter,
         *,
         compiled: bool = True,
+        typing_process: bool = False,
     ) -> Iterator[list[dict[str, Any]] | FastBatch]:
         """The day's rows in batches: lists of rows, or (``compiled``) batches typed a column at a
-        time for the records' shape wherever the records allow it (``shapes.py``), typed in a
-        second process with ``typing_process``."""
+        time for the records' shape wherever the records allow it (``shapes.py``), in a second
+        process with ``typing_process``."""
         from airflow_provider_ozonetel.dedup import LegDeduplicator
         from airflow_provider_ozonetel.hooks.transport import CDR_ENDPOINT
         from airflow_provider_ozonetel.progress import Progress, Totals
@@ -147,7 +148,7 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         from airflow_provider_ozonetel.typing_process import RemoteBatch, TypingProcess
 
         decode: Any = None
-        if compiled and self.normalize and self.typing_process:
+        if compiled and self.normalize and typing_process:
             decode = TypingProcess(
                 day.isoformat(),
                 file_format=self.file_format,
@@ -227,7 +228,10 @@ class OzonetelCDRDayPullBase(OzonetelBaseOperator):
         changes: Changes | None = None
         try:
             with sink:
-                sink.write_batches(self._batches(hook, day, windows, call_ids))
+                # A re-pull compared with the stored file needs every row as an object (rowdiff):
+                # a typing process would type each batch twice, so it types here.
+                typing_process = self.typing_process and previous is None
+                sink.write_batches(self._batches(hook, day, windows, call_ids, typing_process=typing_process))
             if previous is not None and index is not None:
                 if (sink.bytes, sink.sha256) == (previous.bytes, previous.sha256):
                     changes = Changes()

@@ -249,6 +249,39 @@ def test_a_refreshed_day_is_replaced_only_when_its_rows_changed(
     assert "2026-11-18: no row added, changed or removed" in caplog.text
 
 
+@pytest.mark.parametrize("file_format", ["jsonl", "csv"])
+def test_a_typing_process_pulls_new_days_and_a_refresh_types_in_the_task(
+    out, fake_clock, vendor, ist_noon, monkeypatch, file_format
+):
+    """``typing_process=True`` writes what the task would, and a re-pull compared with the stored
+    file (whose rows it needs as objects) is typed in the task itself."""
+    from airflow_provider_ozonetel.typing_process import TypingProcess
+
+    forked: list[bool] = []
+    read_batches = TypingProcess.read_batches
+    monkeypatch.setattr(
+        TypingProcess, "read_batches", lambda self, source: forked.append(True) or read_batches(self, source)
+    )
+    here = out.parent / f"{out.name}-in-the-task"
+    catch_up(here, fake_clock, file_format=file_format).execute(context())
+    vendor.cdr.reset()
+    catch_up(out, fake_clock, file_format=file_format, typing_process=True).execute(context())
+    assert len(forked) == len(RETAINED)
+    for day in RETAINED:
+        suffix = f".{file_format}"
+        assert file_of(out, day, suffix).read_bytes() == file_of(here, day, suffix).read_bytes()
+        assert manifest_of(out, day, suffix)["sha256"] == manifest_of(here, day, suffix)["sha256"]
+
+    records = vendor.day("2026-11-19")
+    records[0] = {**records[0], "Disposition": "Resolved"}
+    ist_noon.shift(dt.timedelta(hours=1))
+    result = catch_up(out, fake_clock, file_format=file_format, typing_process=True).execute(context())
+
+    assert result["pulled"] == ["2026-11-18", "2026-11-19"] and len(forked) == len(RETAINED)
+    changes = manifest_of(out, "2026-11-19", f".{file_format}")["changes"]
+    assert changes == {"added": 0, "changed": 1, "removed": 0}
+
+
 def test_the_same_rows_in_another_order_keep_the_file(out, fake_clock, vendor):
     fill(out, fake_clock, vendor)
     before = file_of(out, "2026-11-19").read_bytes()
