@@ -83,6 +83,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of this process's children that have ended (a typing process, once reaped)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterator
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _common import add_medians, day_emulator, median, peak_rss_mb, run_child, save
+from _common import add_medians, children_cpu_s, day_emulator, median, peak_rss_mb, run_child, save
 from day_pull import MINUTE, PULL_IMPORTS, streamed_answer
 
 VARIANTS = ("decode", "untyped", "typed_jsonl", "typed_csv")
@@ -275,12 +275,9 @@ def end_to_end(variant: str, url: str, day: str, out: str) -> None:
         "pipeline_one": lambda url, day, out: pipeline(url, day, out, 1),
         "pipeline_two": lambda url, day, out: pipeline(url, day, out, 2),
     }[variant]
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu_s()
     count, (wall, cpu) = runner(url, day, pathlib.Path(out))
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # a typing process, reaped by now
-    cpu += after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu += children_cpu_s() - before  # a typing process's, reaped by now
     measured = {"count": count, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}
     if variant != "floor":  # the pipelines must write the provider's very bytes (checked by main)
         measured["sha256"] = hashlib.sha256(pathlib.Path(out).read_bytes()).hexdigest()

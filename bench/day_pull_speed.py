@@ -35,7 +35,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _common import API_KEY, add_medians, emulator, median, peak_rss_mb, run_child, save
+from _common import API_KEY, add_medians, children_cpu_s, emulator, median, peak_rss_mb, run_child, save
 from day_pull import (
     MINUTE,
     body_for,
@@ -133,13 +133,12 @@ def child(spec: str) -> None:
     import resource
 
     job = json.loads(spec)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu_s()
     count, (wall, cpu) = RUNNERS[job["variant"]](job["url"], job["day"], pathlib.Path(job["out"]))
     measured = {"count": count, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}
     if job["variant"] in TYPING_PROCESS:  # the child is reaped by the end of the pull
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        child_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        measured.update(cpu_s=cpu + child_cpu, parent_cpu_s=cpu, child_rss_mb=after.ru_maxrss / 1024)
+        child_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        measured.update(cpu_s=cpu + children_cpu_s() - before, parent_cpu_s=cpu, child_rss_mb=child_rss_mb)
     print(json.dumps({**job, **measured, "load": os.getloadavg()[0]}))
 
 
